@@ -1,0 +1,1 @@
+export { jsonLogger, silentLogger, type LogFields, type LogLevel, type Logger } from './logger.ts';
