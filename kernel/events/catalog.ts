@@ -1,0 +1,110 @@
+import * as v from 'valibot';
+import { ErrorCode, KernelError } from '../errors/index.ts';
+import type { NewEvent } from './envelope.ts';
+
+const Name = (what: string) =>
+  v.pipe(v.string(), v.minLength(1, `${what} must not be empty`), v.maxLength(256), v.regex(/^[^\u0000-\u001f\u007f]+$/, `${what} must not contain control characters`));
+
+/** A KV namespace: one token of lowercase letters, digits, `_` or `-`. */
+export const KvNamespaceSchema = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'Expected a namespace of lowercase letters, digits, "_" or "-"'));
+/** A KV key: any printable text up to 512 characters. */
+export const KvKeySchema = v.pipe(Name('A key'), v.maxLength(512));
+/** A capsule id, as named in routes and manifests. */
+export const CapsuleIdSchema = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'Expected a capsule id of lowercase letters, digits and "-"'));
+/** A routing role such as `orchestrator` or `llm.anthropic`. */
+export const RoleSchema = v.pipe(v.string(), v.regex(/^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*$/, 'Expected a role of lowercase dotted tokens'), v.maxLength(128));
+
+/** `home.initialized` v1: the first event of every log. */
+export const HomeInitializedSchema = v.object({ origin: v.string(), format: v.number() });
+/** `bus.message.published` v1: a bus message; `kind` is its standard payload type or `custom`. */
+export const BusMessagePublishedSchema = v.object({ kind: v.string(), payload: v.unknown() });
+/** `kv.value.set` v1. */
+export const KvValueSetSchema = v.object({ namespace: KvNamespaceSchema, key: KvKeySchema, value: v.unknown() });
+/** `kv.value.deleted` v1. */
+export const KvValueDeletedSchema = v.object({ namespace: KvNamespaceSchema, key: KvKeySchema });
+/** `route.assigned` v1: a role now goes to a capsule. */
+export const RouteAssignedSchema = v.object({ role: RoleSchema, capsuleId: CapsuleIdSchema });
+/** `route.removed` v1. */
+export const RouteRemovedSchema = v.object({ role: RoleSchema });
+
+/** Data of `kv.value.set`. */
+export type KvValueSet = v.InferOutput<typeof KvValueSetSchema>;
+/** Data of `kv.value.deleted`. */
+export type KvValueDeleted = v.InferOutput<typeof KvValueDeletedSchema>;
+/** Data of `route.assigned`. */
+export type RouteAssigned = v.InferOutput<typeof RouteAssignedSchema>;
+/** Data of `route.removed`. */
+export type RouteRemoved = v.InferOutput<typeof RouteRemovedSchema>;
+/** Data of `bus.message.published`. */
+export type BusMessagePublished = v.InferOutput<typeof BusMessagePublishedSchema>;
+
+interface Definition {
+  /** The newest version this build understands; older ones need an upcaster. */
+  readonly v: number;
+  readonly schema: v.GenericSchema;
+  /** Whether the envelope must carry a subject. */
+  readonly subject: boolean;
+}
+
+/**
+ * Every event type this build knows, with its current version and data schema. Released
+ * versions are frozen: a change is a new version plus an upcaster.
+ */
+export const eventCatalog: Readonly<Record<string, Definition>> = {
+  'home.initialized': { v: 1, schema: HomeInitializedSchema, subject: false },
+  'bus.message.published': { v: 1, schema: BusMessagePublishedSchema, subject: true },
+  'kv.value.set': { v: 1, schema: KvValueSetSchema, subject: false },
+  'kv.value.deleted': { v: 1, schema: KvValueDeletedSchema, subject: false },
+  'route.assigned': { v: 1, schema: RouteAssignedSchema, subject: false },
+  'route.removed': { v: 1, schema: RouteRemovedSchema, subject: false },
+};
+
+/**
+ * Checks that an event read from a log is one this build can interpret.
+ * @throws KernelError EVENT_VERSION_UNSUPPORTED for an unknown type or a newer version.
+ */
+export function assertKnownEvent(event: { readonly seq: number; readonly type: string; readonly v: number }): void {
+  const def = eventCatalog[event.type];
+  if (def === undefined || event.v > def.v) {
+    throw new KernelError(
+      ErrorCode.EventVersionUnsupported,
+      `Cannot interpret event ${event.seq} as "${event.type}" v${event.v} is newer than this Astrid understands`,
+      { details: { seq: event.seq, type: event.type, v: event.v, known: def?.v ?? null } },
+    );
+  }
+}
+
+/**
+ * Validates a fact before it is appended: known type, current version, data schema, subject.
+ * @throws KernelError EVENT_INVALID naming the failing field.
+ */
+export function validateNewEvent(event: NewEvent): void {
+  const def = eventCatalog[event.type];
+  if (def === undefined) {
+    throw new KernelError(ErrorCode.EventInvalid, `Cannot append event as type "${event.type}" is unknown`, {
+      details: { type: event.type },
+    });
+  }
+  if (event.v !== def.v) {
+    throw new KernelError(ErrorCode.EventInvalid, `Cannot append "${event.type}" v${event.v} as only v${def.v} is written`, {
+      details: { type: event.type, v: event.v },
+    });
+  }
+  if (def.subject !== (event.subject !== undefined)) {
+    throw new KernelError(
+      ErrorCode.EventInvalid,
+      `Cannot append "${event.type}" as it ${def.subject ? 'needs' : 'must not have'} a subject`,
+      { details: { type: event.type } },
+    );
+  }
+  const result = v.safeParse(def.schema, event.data);
+  if (!result.success) {
+    const issue = result.issues[0];
+    const path = issue === undefined ? '' : (v.getDotPath(issue) ?? '');
+    throw new KernelError(
+      ErrorCode.EventInvalid,
+      `Cannot append "${event.type}" as data${path === '' ? '' : `.${path}`} is invalid: ${issue?.message ?? 'unknown issue'}`,
+      { details: { type: event.type, path } },
+    );
+  }
+}

@@ -1,0 +1,236 @@
+import type { Database, RootDatabase } from 'lmdb';
+import { ErrorCode, KernelError } from '../errors/index.ts';
+import type { Logger } from '../logger/index.ts';
+import type { HashedEvent } from '../events/index.ts';
+import type { JsonValue, ProjectionDefinition, ProjectionStatus, StateReader, StateWriter } from '../projection/index.ts';
+import { decodeRecord } from './record.ts';
+
+/** Pending changes of one projection: key → JSON text, or null for a delete. */
+type Changes = Map<string, string | null>;
+/** Pending changes of every projection touched, by projection name. */
+export type Overlay = Map<string, Changes>;
+
+interface Slot {
+  readonly def: ProjectionDefinition;
+  readonly db: Database<string, string>;
+  readonly types: ReadonlySet<string>;
+}
+
+interface Checkpoint {
+  readonly version: number;
+  readonly seq: number;
+}
+
+const checkpointKey = (name: string) => `checkpoint:${name}`;
+const pinKey = (name: string) => `pin:${name}`;
+
+/**
+ * Runs projections inside the log's write transactions. Every method that writes is
+ * called from inside an LMDB transaction callback and is synchronous; all reducers run
+ * (into overlays) before the first put, because a throwing callback still commits the puts
+ * it made.
+ */
+export class Projector {
+  readonly #slots = new Map<string, Slot>();
+  readonly #meta: Database<unknown, string>;
+  readonly #events: Database<string, number>;
+  readonly #failed = new Map<string, KernelError>();
+  readonly #logger: Logger;
+
+  constructor(
+    root: RootDatabase,
+    handles: { meta: Database<unknown, string>; events: Database<string, number> },
+    defs: readonly ProjectionDefinition[],
+    logger: Logger,
+  ) {
+    this.#meta = handles.meta;
+    this.#events = handles.events;
+    this.#logger = logger;
+    for (const def of defs) {
+      if (this.#slots.has(def.name)) throw new KernelError(ErrorCode.InvalidArgument, `Cannot register projection "${def.name}" twice`);
+      const db = root.openDB<string, string>(`p.${def.name}`, { encoding: 'string' });
+      this.#slots.set(def.name, { def, db, types: new Set(def.types) });
+    }
+  }
+
+  /** The registered projection names, in registration order. */
+  names(): string[] {
+    return [...this.#slots.keys()];
+  }
+
+  /** The slot of a projection; throws PROJECTION_UNKNOWN for a name nobody registered. */
+  slot(name: string): Slot {
+    const slot = this.#slots.get(name);
+    if (slot === undefined) {
+      throw new KernelError(ErrorCode.ProjectionUnknown, `Cannot find projection "${name}": known are ${this.names().map((n) => `"${n}"`).join(', ')}`, {
+        details: { name },
+      });
+    }
+    return slot;
+  }
+
+  /** In a write txn: resets every projection whose stored version differs from its definition. */
+  resetOutdated(): string[] {
+    const reset: string[] = [];
+    for (const { def, db } of this.#slots.values()) {
+      const cp = this.#checkpoint(def.name);
+      if (cp !== null && cp.version === def.version) continue;
+      db.clearSync();
+      this.#meta.put(checkpointKey(def.name), { version: def.version, seq: 0 } satisfies Checkpoint);
+      this.#meta.remove(pinKey(def.name));
+      if (cp !== null) reset.push(def.name);
+    }
+    return reset;
+  }
+
+  /** Status of one projection. */
+  status(name: string): ProjectionStatus {
+    const { def } = this.slot(name);
+    const pin = this.#meta.get(pinKey(name));
+    return {
+      name,
+      version: def.version,
+      checkpoint: this.#checkpoint(name)?.seq ?? 0,
+      pinnedAt: typeof pin === 'number' ? pin : null,
+    };
+  }
+
+  /** The error that stopped a projection, if one did. */
+  failure(name: string): KernelError | null {
+    return this.#failed.get(name) ?? null;
+  }
+
+  /** In a write txn: the projections that are exactly at `head` and will apply the next events live. */
+  liveAt(head: number): Slot[] {
+    const live: Slot[] = [];
+    for (const slot of this.#slots.values()) {
+      const st = this.status(slot.def.name);
+      if (st.checkpoint === head && st.pinnedAt === null && !this.#failed.has(slot.def.name)) live.push(slot);
+    }
+    return live;
+  }
+
+  /** Applies `event` to each live slot that reads its type, writing into `group`. */
+  applyTo(slots: readonly Slot[], event: HashedEvent, group: Overlay, batch: Overlay): void {
+    for (const slot of slots) {
+      if (!slot.types.has(event.type)) continue;
+      slot.def.apply(this.#writer(slot, group, batch), event);
+    }
+  }
+
+  /** In a write txn, after all reducers ran: writes the overlay and moves checkpoints to `head`. */
+  commit(slots: readonly Slot[], overlay: Overlay, head: number): void {
+    for (const [name, changes] of overlay) {
+      const { db } = this.slot(name);
+      for (const [key, text] of changes) {
+        if (text === null) db.remove(key);
+        else db.put(key, text);
+      }
+    }
+    for (const { def } of slots) this.#meta.put(checkpointKey(def.name), { version: def.version, seq: head } satisfies Checkpoint);
+  }
+
+  /**
+   * In a write txn: moves every lagging, unpinned projection forward by at most `max` events,
+   * never past `until`. Returns true while some projection is still behind.
+   */
+  catchUpStep(head: number, max: number, until = head): boolean {
+    let behind = false;
+    for (const slot of this.#slots.values()) {
+      const st = this.status(slot.def.name);
+      const target = Math.min(head, st.pinnedAt ?? until);
+      if (st.checkpoint >= target || this.#failed.has(slot.def.name)) continue;
+      const end = Math.min(target, st.checkpoint + max);
+      const overlay: Overlay = new Map();
+      try {
+        for (const { value } of this.#events.getRange({ start: st.checkpoint + 1, end: end + 1 })) {
+          const event = decodeRecord(value);
+          this.applyTo([slot], event, overlay, overlay);
+        }
+      } catch (cause) {
+        const error = new KernelError(ErrorCode.ProjectionFailed, `Cannot apply projection "${slot.def.name}" after seq ${st.checkpoint}`, {
+          cause,
+          details: { name: slot.def.name, seq: st.checkpoint },
+        });
+        this.#failed.set(slot.def.name, error);
+        this.#logger.error('projection failed', { projection: slot.def.name, seq: st.checkpoint, code: error.code });
+        continue;
+      }
+      this.commit([slot], overlay, end);
+      if (end < target) behind = true;
+    }
+    return behind;
+  }
+
+  /** In a write txn: clears the named projections to seq 0; `pinAt` freezes them at that seq. */
+  reset(names: readonly string[], pinAt: number | null): void {
+    for (const name of names) {
+      const { def, db } = this.slot(name);
+      db.clearSync();
+      this.#failed.delete(name);
+      this.#meta.put(checkpointKey(name), { version: def.version, seq: 0 } satisfies Checkpoint);
+      if (pinAt === null) this.#meta.remove(pinKey(name));
+      else this.#meta.put(pinKey(name), pinAt);
+    }
+  }
+
+  /** A reader over a projection's stored state. */
+  reader(name: string): StateReader {
+    const { db } = this.slot(name);
+    return {
+      get(key) {
+        const text = db.get(key);
+        return text === undefined ? undefined : (JSON.parse(text) as JsonValue);
+      },
+      *entries(prefix = '', options = {}) {
+        let n = 0;
+        const after = options.after;
+        const start = after !== undefined && after.startsWith(prefix) ? after : prefix;
+        for (const { key, value } of db.getRange({ start })) {
+          // Keys sharing a prefix are contiguous in byte order: the first other key ends the scan.
+          if (!key.startsWith(prefix)) return;
+          if (key === after) continue;
+          if (options.limit !== undefined && n >= options.limit) return;
+          n++;
+          yield [key, JSON.parse(value) as JsonValue] as const;
+        }
+      },
+    };
+  }
+
+  /** Every stored key and JSON text of a projection, in key order. */
+  dump(name: string): Array<readonly [string, string]> {
+    const { db } = this.slot(name);
+    return [...db.getRange({})].map(({ key, value }) => [key, value] as const);
+  }
+
+  #checkpoint(name: string): Checkpoint | null {
+    const cp = this.#meta.get(checkpointKey(name)) as Checkpoint | undefined;
+    return cp ?? null;
+  }
+
+  #writer(slot: Slot, group: Overlay, batch: Overlay): StateWriter {
+    const name = slot.def.name;
+    const changes = (): Changes => {
+      let c = group.get(name);
+      if (c === undefined) group.set(name, (c = new Map()));
+      return c;
+    };
+    return {
+      get(key) {
+        let text = group.get(name)?.get(key);
+        if (text === undefined && group !== batch) text = batch.get(name)?.get(key);
+        if (text === null) return undefined;
+        if (text !== undefined) return JSON.parse(text) as JsonValue;
+        const stored = slot.db.get(key);
+        return stored === undefined ? undefined : (JSON.parse(stored) as JsonValue);
+      },
+      put(key, value) {
+        changes().set(key, JSON.stringify(value));
+      },
+      delete(key) {
+        changes().set(key, null);
+      },
+    };
+  }
+}

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import type { HashedEvent } from '../events/index.ts';
+
+/** SHA-256 of text or bytes, lowercase hex. */
+export function sha256Hex(input: string | Uint8Array): string {
+  return createHash('sha256').update(input).digest('hex');
+}
+
+/** The envelope fields that make up an event body, `data` already serialized. */
+export interface BodyFields {
+  readonly seq: number;
+  readonly id: string;
+  readonly origin: string;
+  readonly ts: number;
+  readonly type: string;
+  readonly v: number;
+  readonly source: string;
+  readonly subject: string | undefined;
+  readonly dataJson: string;
+  readonly prev: string;
+}
+
+/**
+ * The canonical JSON text of an event: fixed key order, `data` as given. The chain hash is
+ * the SHA-256 of exactly this text, which includes `prev`, so each hash covers every
+ * earlier event.
+ */
+export function encodeBody(f: BodyFields): string {
+  const subject = f.subject === undefined ? '' : `,"subject":${JSON.stringify(f.subject)}`;
+  return (
+    `{"seq":${f.seq},"id":${JSON.stringify(f.id)},"origin":${JSON.stringify(f.origin)},"ts":${f.ts},` +
+    `"type":${JSON.stringify(f.type)},"v":${f.v},"source":${JSON.stringify(f.source)}${subject},` +
+    `"data":${f.dataJson},"prev":"${f.prev}"}`
+  );
+}
+
+/** A stored record: the 64-character hex hash followed by the body. */
+export function encodeRecord(hash: string, body: string): string {
+  return hash + body;
+}
+
+/** Splits a stored record into its hash and body without parsing. */
+export function splitRecord(record: string): { hash: string; body: string } {
+  return { hash: record.slice(0, 64), body: record.slice(64) };
+}
+
+/** Parses a stored record into an event. The caller vouches for the record's origin. */
+export function decodeRecord(record: string): HashedEvent {
+  const event = JSON.parse(record.slice(64)) as Omit<HashedEvent, 'hash'>;
+  return { ...event, hash: record.slice(0, 64) };
+}
