@@ -61,6 +61,7 @@ export const ErrorCode = {
   CapsuleFailed: 'CAPSULE_FAILED',
   CapabilityDenied: 'CAPABILITY_DENIED',
   BuildFailed: 'BUILD_FAILED',
+  CapsuleClosed: 'CAPSULE_CLOSED',
   // vfs, capability handles, ignore boundary
   PathInvalid: 'PATH_INVALID',
   PathEscape: 'PATH_ESCAPE',
