@@ -2,8 +2,8 @@ import type { ProjectionDefinition } from '../kernel/projection/index.ts';
 import { kvProjection } from './kv.ts';
 import { routesProjection } from './routes.ts';
 
-export { kvGet, kvList, kvProjection, kvStoreKey, type KvEntry } from './kv.ts';
-export { routeGet, routeList, routesProjection, type Route } from './routes.ts';
+export { kvEntryOf, kvGet, kvList, kvProjection, kvStoreKey, type KvEntry } from './kv.ts';
+export { routeGet, routeOf, routeList, routesProjection, type Route } from './routes.ts';
 
 /** Every projection the kernel maintains, in the order they are applied. */
 export const allProjections: readonly ProjectionDefinition[] = [kvProjection, routesProjection];

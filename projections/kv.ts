@@ -30,7 +30,8 @@ export const kvProjection: ProjectionDefinition = {
   },
 };
 
-function toEntry(storeKey: string, stored: JsonValue): KvEntry {
+/** Decodes a stored KV entry (its store key and stored value). */
+export function kvEntryOf(storeKey: string, stored: JsonValue): KvEntry {
   const slash = storeKey.indexOf('/');
   const { value, seq } = stored as { value: JsonValue; seq: number };
   return { namespace: storeKey.slice(0, slash), key: storeKey.slice(slash + 1), value, seq };
@@ -39,7 +40,7 @@ function toEntry(storeKey: string, stored: JsonValue): KvEntry {
 /** One KV entry, or null. */
 export function kvGet(state: StateReader, namespace: string, key: string): KvEntry | null {
   const stored = state.get(kvStoreKey(namespace, key));
-  return stored === undefined ? null : toEntry(kvStoreKey(namespace, key), stored);
+  return stored === undefined ? null : kvEntryOf(kvStoreKey(namespace, key), stored);
 }
 
 /** The entries of a namespace whose key starts with `prefix`, in key order. */
@@ -52,7 +53,7 @@ export function kvList(
   const after = options.after === undefined ? {} : { after: kvStoreKey(namespace, options.after) };
   const limit = options.limit === undefined ? {} : { limit: options.limit };
   for (const [k, v] of state.entries(kvStoreKey(namespace, options.prefix ?? ''), { ...after, ...limit })) {
-    entries.push(toEntry(k, v));
+    entries.push(kvEntryOf(k, v));
   }
   return entries;
 }

@@ -23,7 +23,8 @@ export const routesProjection: ProjectionDefinition = {
   },
 };
 
-function toRoute(role: string, stored: JsonValue): Route {
+/** Decodes a stored route. */
+export function routeOf(role: string, stored: JsonValue): Route {
   const { capsuleId, seq } = stored as { capsuleId: string; seq: number };
   return { role, capsuleId, seq };
 }
@@ -31,10 +32,10 @@ function toRoute(role: string, stored: JsonValue): Route {
 /** The capsule serving `role`, or null. */
 export function routeGet(state: StateReader, role: string): Route | null {
   const stored = state.get(role);
-  return stored === undefined ? null : toRoute(role, stored);
+  return stored === undefined ? null : routeOf(role, stored);
 }
 
 /** Every route, in role order. */
 export function routeList(state: StateReader): Route[] {
-  return [...state.entries('')].map(([role, stored]) => toRoute(role, stored));
+  return [...state.entries('')].map(([role, stored]) => routeOf(role, stored));
 }

@@ -155,7 +155,8 @@ export class EventLog implements AsyncDisposable {
 
   /**
    * Follows the log from `from`: yields every stored event in order, then each new one once
-   * it is durable, until `signal` aborts (the iterator then ends quietly) or the log closes.
+   * it is durable, until `signal` aborts (the iterator then ends quietly) or the log closes
+   * (it then throws LOG_CLOSED, so a follower knows to reconnect).
    * Memory stays bounded: it reads in pages from the log, never buffers the backlog.
    */
   async *follow(options: { from?: number; signal?: AbortSignal; pageSize?: number } = {}): AsyncGenerator<HashedEvent> {
@@ -173,6 +174,9 @@ export class EventLog implements AsyncDisposable {
       }
       if (n === pageSize) continue;
       await this.#waitForAppend(next, signal);
+    }
+    if (this.#closed && signal?.aborted !== true) {
+      throw new KernelError(ErrorCode.LogClosed, 'Cannot follow the event log as it closed', { details: { next } });
     }
   }
 

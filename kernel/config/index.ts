@@ -1,0 +1,2 @@
+export { resolveHomePath } from './home-path.ts';
+export { resolveLogLevel } from './log-level.ts';

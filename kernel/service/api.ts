@@ -1,0 +1,110 @@
+import type { HashedEvent, NewEvent } from '../events/index.ts';
+import type { VerifyReport } from '../log/index.ts';
+import type { JsonValue, ProjectionStatus } from '../projection/index.ts';
+
+/** Which kind of process owns the home. */
+export type OwnerRole = 'daemon' | 'command';
+
+/** What `astrid daemon status` reports. */
+export interface KernelStatus {
+  readonly pid: number;
+  readonly role: OwnerRole;
+  readonly home: string;
+  readonly origin: string;
+  readonly head: { readonly seq: number; readonly hash: string };
+  readonly projections: readonly ProjectionStatus[];
+  readonly startedAt: string;
+}
+
+/** A bus message as a subscriber receives it. */
+export interface BusMessage {
+  readonly seq: number;
+  readonly id: string;
+  readonly ts: number;
+  readonly source: string;
+  readonly subject: string;
+  readonly kind: string;
+  readonly payload: unknown;
+}
+
+/** A message to publish. */
+export interface OutgoingMessage {
+  readonly subject: string;
+  readonly payload: unknown;
+}
+
+/** The answer to a durable publish. */
+export interface PublishReceipt {
+  readonly seq: number;
+  readonly id: string;
+  readonly subject: string;
+  readonly kind: string;
+}
+
+/** A page of a projection's state, with where the projection stood. */
+export interface ProjectionPage {
+  readonly status: ProjectionStatus;
+  readonly head: number;
+  /** The seq this state reflects: the checkpoint, or `at` when computed as of a seq. */
+  readonly asOf: number;
+  readonly entries: ReadonlyArray<readonly [string, JsonValue]>;
+}
+
+/** Progress of a replay. */
+export interface ReplayProgress {
+  readonly seq: number;
+  readonly head: number;
+}
+
+/** The outcome of a replay. */
+export interface ReplayResult {
+  readonly projections: readonly ProjectionStatus[];
+  readonly head: number;
+  readonly until: number | null;
+}
+
+/** Options of a streaming call. */
+export interface StreamOptions {
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Everything a CLI command (or any local client) can ask of the kernel. The owner process
+ * implements it directly over the log; every other process gets the same interface over the
+ * home's socket, so commands behave the same with and without a daemon. Errors are
+ * `KernelError`s with stable codes in both cases.
+ */
+export interface KernelApi extends AsyncDisposable {
+  /** `local` when this process owns the home, `remote` when it talks to the owner. */
+  readonly mode: 'local' | 'remote';
+  status(): Promise<KernelStatus>;
+  /** Appends facts as one unit; resolves once durable. Sources from clients must be `user:*`. */
+  append(events: readonly NewEvent[]): Promise<HashedEvent[]>;
+  /** Publishes messages as one durable unit, after subject, payload and quota checks. */
+  publish(messages: readonly OutgoingMessage[], options: { source: string }): Promise<PublishReceipt[]>;
+  /** Messages whose subject matches `pattern`, from seq `from` (default: only new ones), then live. */
+  subscribe(pattern: string, options: StreamOptions & { from?: number; source?: string }): AsyncIterable<BusMessage>;
+  /** Events in seq order. At most 10,000 per call. */
+  read(options: { from?: number; to?: number; limit?: number }): Promise<HashedEvent[]>;
+  /** Every event from `from` (default: only new ones), then live. */
+  follow(options: StreamOptions & { from?: number }): AsyncIterable<HashedEvent>;
+  verify(): Promise<VerifyReport>;
+  /** One projection value, or null. */
+  projectionGet(name: string, key: string): Promise<JsonValue | null>;
+  /** A page of a projection, as stored now or, with `at`, computed as of that seq. */
+  projectionPage(name: string, options: { prefix?: string; after?: string; limit?: number; at?: number }): Promise<ProjectionPage>;
+  /** Drops and rebuilds projections (all by default), up to `until` when given. */
+  replay(options: { until?: number; names?: readonly string[]; onProgress?: (p: ReplayProgress) => void }): Promise<ReplayResult>;
+  /** Asks a daemon to stop. @throws KernelError DAEMON_NOT_RUNNING when the owner is a command. */
+  shutdown(): Promise<void>;
+  /**
+   * Asks a command that owns the home only to follow it (`bus subscribe`, `log tail`) to
+   * give the home up, so a daemon can take it; the follower reconnects through the daemon.
+   * @throws KernelError DAEMON_ALREADY_RUNNING (the owner is a daemon), HOME_LOCKED (busy, retry)
+   */
+  handover(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The most events one `read` returns. */
+export const MAX_READ = 10_000;

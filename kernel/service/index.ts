@@ -1,0 +1,17 @@
+export {
+  MAX_READ,
+  type BusMessage,
+  type KernelApi,
+  type KernelStatus,
+  type OutgoingMessage,
+  type OwnerRole,
+  type ProjectionPage,
+  type PublishReceipt,
+  type ReplayProgress,
+  type ReplayResult,
+  type StreamOptions,
+} from './api.ts';
+export { connectKernel, type ConnectOptions } from './connect.ts';
+export { LocalKernel } from './local-kernel.ts';
+export { RemoteKernel, type RpcChannel } from './remote-kernel.ts';
+export { kernelHandler } from './ops.ts';

@@ -1,0 +1,158 @@
+import { ErrorCode, KernelError } from '../errors/index.ts';
+import type { HashedEvent, NewEvent } from '../events/index.ts';
+import { Bus } from '../bus/bus.ts';
+import type { EventLog, VerifyReport } from '../log/index.ts';
+import { foldInMemory, type JsonValue, type ProjectionDefinition } from '../projection/index.ts';
+import {
+  MAX_READ,
+  type BusMessage,
+  type KernelApi,
+  type KernelStatus,
+  type OutgoingMessage,
+  type OwnerRole,
+  type ProjectionPage,
+  type PublishReceipt,
+  type ReplayProgress,
+  type ReplayResult,
+  type StreamOptions,
+} from './api.ts';
+
+/**
+ * The kernel as seen inside the process that owns the home: every call goes straight to
+ * the event log and the bus. Closing it runs `onClose` (the owner's close, when a command
+ * owns the home for its own duration).
+ */
+export class LocalKernel implements KernelApi {
+  readonly mode = 'local' as const;
+  readonly #log: EventLog;
+  readonly #bus: Bus;
+  readonly #info: { role: OwnerRole; home: string; startedAt: string };
+  readonly #projections: ReadonlyMap<string, ProjectionDefinition>;
+  readonly #onShutdown: (() => void) | undefined;
+  readonly #onClose: (() => Promise<void>) | undefined;
+  readonly #onHandover: (() => void) | undefined;
+
+  constructor(
+    log: EventLog,
+    bus: Bus,
+    options: {
+      role: OwnerRole;
+      home: string;
+      projections: readonly ProjectionDefinition[];
+      onShutdown?: () => void;
+      /** What closing this kernel closes: the owner, for a command that owns the home. */
+      onClose?: () => Promise<void>;
+      /** Set by a follower that may give the home up to a daemon: closes the owner. */
+      onHandover?: () => void;
+    },
+  ) {
+    this.#log = log;
+    this.#bus = bus;
+    this.#info = { role: options.role, home: options.home, startedAt: new Date().toISOString() };
+    this.#projections = new Map(options.projections.map((p) => [p.name, p]));
+    this.#onShutdown = options.onShutdown;
+    this.#onClose = options.onClose;
+    this.#onHandover = options.onHandover;
+  }
+
+  async status(): Promise<KernelStatus> {
+    return {
+      pid: process.pid,
+      ...this.#info,
+      origin: this.#log.origin,
+      head: this.#log.head(),
+      projections: this.#log.projectionNames().map((n) => this.#log.projectionStatus(n)),
+    };
+  }
+
+  append(events: readonly NewEvent[]): Promise<HashedEvent[]> {
+    return this.#log.append(events);
+  }
+
+  publish(messages: readonly OutgoingMessage[], options: { source: string }): Promise<PublishReceipt[]> {
+    return this.#bus.publish(messages, options);
+  }
+
+  subscribe(pattern: string, options: StreamOptions & { from?: number; source?: string } = {}): AsyncIterable<BusMessage> {
+    return this.#bus.subscribe(pattern, options);
+  }
+
+  async read(options: { from?: number; to?: number; limit?: number }): Promise<HashedEvent[]> {
+    const limit = Math.min(options.limit ?? MAX_READ, MAX_READ);
+    return [...this.#log.read({ ...options, limit })];
+  }
+
+  follow(options: StreamOptions & { from?: number } = {}): AsyncIterable<HashedEvent> {
+    const from = options.from ?? this.#log.head().seq + 1;
+    return this.#log.follow({ from, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  }
+
+  async verify(): Promise<VerifyReport> {
+    return this.#log.verify();
+  }
+
+  async projectionGet(name: string, key: string): Promise<JsonValue | null> {
+    return this.#log.projection(name).get(key) ?? null;
+  }
+
+  async projectionPage(name: string, options: { prefix?: string; after?: string; limit?: number; at?: number }): Promise<ProjectionPage> {
+    const status = this.#log.projectionStatus(name);
+    const head = this.#log.head().seq;
+    const { at, ...range } = options;
+    if (at === undefined) {
+      return { status, head, asOf: status.checkpoint, entries: [...this.#log.projection(name).entries(range.prefix, range)] };
+    }
+    if (!Number.isSafeInteger(at) || at < 0 || at > head) {
+      throw new KernelError(ErrorCode.InvalidArgument, `Cannot compute "${name}" at seq ${at} as the log ends at ${head}`, { details: { at, head } });
+    }
+    const def = this.#projections.get(name);
+    if (def === undefined) throw new KernelError(ErrorCode.ProjectionUnknown, `Cannot find projection "${name}"`, { details: { name } });
+    const state = foldInMemory(def, this.#log.read({ to: at }));
+    return { status, head, asOf: at, entries: [...state.entries(range.prefix, range)] };
+  }
+
+  async replay(options: { until?: number; names?: readonly string[]; onProgress?: (p: ReplayProgress) => void }): Promise<ReplayResult> {
+    const head = this.#log.head().seq;
+    if (options.until !== undefined && (!Number.isSafeInteger(options.until) || options.until < 0 || options.until > head)) {
+      throw new KernelError(ErrorCode.InvalidArgument, `Cannot replay until seq ${options.until} as the log ends at ${head}`, {
+        details: { until: options.until, head },
+      });
+    }
+    await this.#log.rebuild({
+      ...(options.names === undefined ? {} : { names: options.names }),
+      ...(options.until === undefined ? {} : { until: options.until }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
+    return {
+      projections: (options.names ?? this.#log.projectionNames()).map((n) => this.#log.projectionStatus(n)),
+      head: this.#log.head().seq,
+      until: options.until ?? null,
+    };
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.#onShutdown === undefined || this.#info.role !== 'daemon') {
+      throw new KernelError(ErrorCode.DaemonNotRunning, 'Cannot stop the daemon as no daemon owns this home');
+    }
+    this.#onShutdown();
+  }
+
+  async handover(): Promise<void> {
+    if (this.#info.role === 'daemon') {
+      throw new KernelError(ErrorCode.DaemonAlreadyRunning, `Cannot take over the home as daemon pid ${process.pid} owns it`, { details: { pid: process.pid } });
+    }
+    if (this.#onHandover === undefined) {
+      throw new KernelError(ErrorCode.HomeLocked, `Cannot take over the home yet as command pid ${process.pid} is using it`, { details: { pid: process.pid } });
+    }
+    // Answer first, then leave: the owner's close ends this call's connection.
+    setImmediate(this.#onHandover);
+  }
+
+  async close(): Promise<void> {
+    await this.#onClose?.();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

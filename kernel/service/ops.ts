@@ -1,0 +1,158 @@
+import * as v from 'valibot';
+import { ErrorCode, KernelError } from '../errors/index.ts';
+import { SourceSchema } from '../events/index.ts';
+import type { KernelApi } from './api.ts';
+
+const Seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
+const Name = v.pipe(v.string(), v.maxLength(128));
+/** Clients of the socket act for a user; only the owner process itself acts as a capsule or the kernel. */
+const UserSource = v.pipe(SourceSchema, v.startsWith('user:', 'Expected a source starting with "user:"'));
+
+const NewEventWire = v.object({
+  type: v.string(),
+  v: v.number(),
+  source: UserSource,
+  subject: v.optional(v.string()),
+  data: v.unknown(),
+});
+
+/** Argument schemas of every request/response operation on the kernel socket. */
+export const callArgs = {
+  status: v.object({}),
+  append: v.object({ events: v.pipe(v.array(NewEventWire), v.maxLength(10_000)) }),
+  publish: v.object({
+    messages: v.pipe(v.array(v.object({ subject: v.string(), payload: v.unknown() })), v.maxLength(10_000)),
+    source: UserSource,
+  }),
+  read: v.object({ from: v.optional(Seq), to: v.optional(Seq), limit: v.optional(Seq) }),
+  verify: v.object({}),
+  projectionGet: v.object({ name: Name, key: v.string() }),
+  projectionPage: v.object({
+    name: Name,
+    prefix: v.optional(v.string()),
+    after: v.optional(v.string()),
+    limit: v.optional(Seq),
+    at: v.optional(Seq),
+  }),
+  shutdown: v.object({}),
+  handover: v.object({}),
+} as const;
+
+/** Argument schemas of every streaming operation on the kernel socket. */
+export const streamArgs = {
+  subscribe: v.object({ pattern: v.string(), from: v.optional(Seq), source: v.optional(UserSource) }),
+  follow: v.object({ from: v.optional(Seq) }),
+  replay: v.object({ until: v.optional(Seq), names: v.optional(v.array(Name)) }),
+} as const;
+
+/** A request/response operation name. */
+export type CallOp = keyof typeof callArgs;
+/** A streaming operation name. */
+export type StreamOp = keyof typeof streamArgs;
+
+function parseArgs<S extends v.GenericSchema>(op: string, schema: S, args: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, args);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const path = issue === undefined ? '' : (v.getDotPath(issue) ?? '');
+  throw new KernelError(ErrorCode.InvalidArgument, `Cannot run "${op}" as ${path === '' ? 'its arguments are' : `"${path}" is`} invalid: ${issue?.message ?? 'unknown issue'}`, {
+    details: { op, path },
+  });
+}
+
+function unknownOp(op: string): KernelError {
+  return new KernelError(ErrorCode.ProtocolViolation, `Cannot run "${op}" as the kernel has no such operation`, { details: { op } });
+}
+
+const isCall = (op: string): op is CallOp => Object.hasOwn(callArgs, op);
+const isStream = (op: string): op is StreamOp => Object.hasOwn(streamArgs, op);
+
+/** Serves a {@link KernelApi} on the socket: validates each request at the boundary, then calls it. */
+export function kernelHandler(api: KernelApi): {
+  call(op: string, args: unknown, ctx: { signal: AbortSignal }): Promise<unknown>;
+  stream(op: string, args: unknown, ctx: { signal: AbortSignal }): AsyncIterable<unknown>;
+} {
+  return {
+    async call(op, args) {
+      if (!isCall(op)) throw unknownOp(op);
+      switch (op) {
+        case 'status':
+          return api.status();
+        case 'append': {
+          const a = parseArgs(op, callArgs.append, args);
+          return api.append(a.events.map(({ subject, ...rest }) => (subject === undefined ? rest : { ...rest, subject })));
+        }
+        case 'publish': {
+          const a = parseArgs(op, callArgs.publish, args);
+          return api.publish(a.messages, { source: a.source });
+        }
+        case 'read':
+          return api.read(stripUndefined(parseArgs(op, callArgs.read, args)));
+        case 'verify':
+          return api.verify();
+        case 'projectionGet': {
+          const a = parseArgs(op, callArgs.projectionGet, args);
+          return api.projectionGet(a.name, a.key);
+        }
+        case 'projectionPage': {
+          const { name, ...rest } = parseArgs(op, callArgs.projectionPage, args);
+          return api.projectionPage(name, stripUndefined(rest));
+        }
+        case 'shutdown':
+          return api.shutdown();
+        case 'handover':
+          return api.handover();
+      }
+    },
+    stream(op, args, ctx) {
+      if (!isStream(op)) throw unknownOp(op);
+      switch (op) {
+        case 'subscribe': {
+          const { pattern, ...rest } = parseArgs(op, streamArgs.subscribe, args);
+          return api.subscribe(pattern, { ...stripUndefined(rest), signal: ctx.signal });
+        }
+        case 'follow':
+          return api.follow({ ...stripUndefined(parseArgs(op, streamArgs.follow, args)), signal: ctx.signal });
+        case 'replay':
+          return replayStream(api, stripUndefined(parseArgs(op, streamArgs.replay, args)));
+      }
+    },
+  };
+}
+
+/** Replay as a stream: progress items, then one final `{ done: result }` item. */
+async function* replayStream(api: KernelApi, options: { until?: number; names?: string[] }): AsyncGenerator<unknown> {
+  const queue: unknown[] = [];
+  let wake: (() => void) | null = null;
+  let finished = false;
+  let failure: unknown = null;
+  const run = api
+    .replay({
+      ...options,
+      onProgress: (p) => {
+        queue.splice(0, queue.length, { progress: p });
+        wake?.();
+      },
+    })
+    .then(
+      (result) => queue.push({ done: result }),
+      (error: unknown) => (failure = error ?? new Error('replay failed')),
+    )
+    .finally(() => {
+      finished = true;
+      wake?.();
+    });
+  while (true) {
+    while (queue.length > 0) yield queue.shift();
+    if (finished) break;
+    await new Promise<void>((resolve) => (wake = resolve));
+    wake = null;
+  }
+  await run;
+  if (failure !== null) throw failure;
+}
+
+/** Drops keys whose value is undefined (valibot keeps them as present-but-undefined). */
+export function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
