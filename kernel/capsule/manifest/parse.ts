@@ -19,9 +19,11 @@ export interface ParseManifestOptions {
 
 type Issue = v.BaseIssue<unknown>;
 
-function keyPath(issue: Issue): string {
+type PathItem = v.IssuePathItem;
+
+function keyPath(path: readonly PathItem[]): string {
   let out = '';
-  for (const item of issue.path ?? []) {
+  for (const item of path) {
     const key: unknown = item.key;
     if (typeof key === 'number') out += `[${key}]`;
     else if (typeof key === 'string' && /^[A-Za-z0-9_-]+$/.test(key)) out += out === '' ? key : `.${key}`;
@@ -30,15 +32,18 @@ function keyPath(issue: Issue): string {
   return out === '' ? '(root)' : out;
 }
 
-// A union reports one issue with the branches' issues inside; the deepest one says the most.
-function leaf(issue: Issue): Issue {
+// A union reports one issue with each branch's issues inside, their paths relative to the
+// union's; the branch issue that reaches deepest says the most.
+function leaf(issue: Issue): { issue: Issue; path: PathItem[] } {
   let current = issue;
+  const path = [...(issue.path ?? [])];
   for (;;) {
     const deeper = (current.issues ?? []).reduce<Issue | undefined>(
       (best, candidate) => ((candidate.path?.length ?? 0) > (best?.path?.length ?? 0) ? candidate : best),
       undefined,
     );
-    if (deeper === undefined || (deeper.path?.length ?? 0) <= (current.path?.length ?? 0)) return current;
+    if (deeper?.path === undefined || deeper.path.length === 0) return { issue: current, path };
+    path.push(...deeper.path);
     current = deeper;
   }
 }
@@ -58,8 +63,8 @@ function shown(received: string): string | null {
 
 /** One issue as `key "x" is …: expected …`, the tail of every MANIFEST_INVALID message. */
 function describe(issue: Issue): { key: string; text: string } {
-  const deepest = leaf(issue);
-  const key = keyPath(deepest);
+  const { issue: deepest, path } = leaf(issue);
+  const key = keyPath(path);
   if (deepest.type === 'strict_object' && deepest.expected === 'never') {
     return { key, text: `key "${key}" is unknown` };
   }
