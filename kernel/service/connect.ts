@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bootOwner } from '../boot.ts';
 import { homeLayout, readHome } from '../home/index.ts';
 import { acquireOwnerLock, connectSocket, readOwnerInfo, type OwnerInfo } from '../ipc/index.ts';
 import { silentLogger, type Logger } from '../logger/index.ts';
@@ -39,6 +38,8 @@ export async function connectKernel(home: string, options: ConnectOptions): Prom
     if (client !== null) return new RemoteKernel(client);
     const lock = Date.now() - started < (options.remoteOnlyMs ?? 0) ? null : await tryLock();
     if (lock !== null) {
+      // Loaded only when this process becomes the owner: a client of a daemon never loads LMDB.
+      const { bootOwner } = await import('../boot.ts');
       const owner = await bootOwner({
         home, role: 'command', lock, projections: options.projections,
         logger: options.logger ?? silentLogger, yieldable: options.yieldable === true,

@@ -40,8 +40,14 @@ export class RemoteKernel implements KernelApi {
     return this.#rpc.call(op, args) as Promise<T>;
   }
 
-  #stream<T>(op: StreamOp, args: object, signal: AbortSignal | undefined): AsyncIterable<T> {
-    return this.#rpc.stream(op, args, opt(signal)) as AsyncIterable<T>;
+  /** A stream that, like the local kernel's, ends quietly when `signal` aborts. */
+  async *#stream<T>(op: StreamOp, args: object, signal: AbortSignal | undefined): AsyncGenerator<T> {
+    try {
+      for await (const item of this.#rpc.stream(op, args, opt(signal))) yield item as T;
+    } catch (error) {
+      if (signal?.aborted === true) return;
+      throw error;
+    }
   }
 
   status(): Promise<KernelStatus> {
