@@ -60,16 +60,18 @@ export const eventCatalog: Readonly<Record<string, Definition>> = {
 };
 
 /**
- * Checks that an event read from a log is one this build can interpret.
- * @throws KernelError EVENT_VERSION_UNSUPPORTED for an unknown type or a newer version.
+ * Checks that an event read from a log can be interpreted by this build: a known type must
+ * not carry a newer version than this build writes. Unknown types (added by a newer Astrid)
+ * pass: no projection of this build reads them.
+ * @throws KernelError EVENT_VERSION_UNSUPPORTED for a known type at a newer version.
  */
-export function assertKnownEvent(event: { readonly seq: number; readonly type: string; readonly v: number }): void {
+export function assertReadableEvent(event: { readonly seq: number; readonly type: string; readonly v: number }): void {
   const def = eventCatalog[event.type];
-  if (def === undefined || event.v > def.v) {
+  if (def !== undefined && event.v > def.v) {
     throw new KernelError(
       ErrorCode.EventVersionUnsupported,
       `Cannot interpret event ${event.seq} as "${event.type}" v${event.v} is newer than this Astrid understands`,
-      { details: { seq: event.seq, type: event.type, v: event.v, known: def?.v ?? null } },
+      { details: { seq: event.seq, type: event.type, v: event.v, known: def.v } },
     );
   }
 }

@@ -23,7 +23,7 @@ export {
   RoleSchema,
   RouteAssignedSchema,
   RouteRemovedSchema,
-  assertKnownEvent,
+  assertReadableEvent,
   eventCatalog,
   validateNewEvent,
   type BusMessagePublished,

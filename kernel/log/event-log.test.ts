@@ -147,3 +147,20 @@ test('openEventLog() refuses a log written in a newer format with LOG_FORMAT_UNS
 
   await assert.rejects(openEventLog({ path }), (e) => isKernelError(e, ErrorCode.LogFormatUnsupported));
 });
+
+test('EventLog.rebuild() refuses a log holding a newer version of a known event with EVENT_VERSION_UNSUPPORTED', async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, 'log.mdb');
+  {
+    await using log = await openEventLog({ path, create: { origin: 'host1' }, projections: [lastWriter] });
+    await log.append([kvSet('a', 'x')]);
+  }
+  // Rewrite event 1 as a newer Astrid would have written it (v2), keeping its chain valid.
+  const raw = open({ path, maxDbs: 64 });
+  const events = raw.openDB<string, number>('events', { encoding: 'string' });
+  const body = (events.get(1) ?? '').slice(64).replace('"v":1', '"v":2');
+  await events.put(1, sha256Hex(body) + body);
+  await raw.close();
+
+  await assert.rejects(openEventLog({ path, projections: [{ ...lastWriter, version: 2 }] }), (e) => isKernelError(e, ErrorCode.EventVersionUnsupported));
+});

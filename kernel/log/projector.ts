@@ -1,7 +1,7 @@
 import type { Database, RootDatabase } from 'lmdb';
 import { ErrorCode, KernelError } from '../errors/index.ts';
 import type { Logger } from '../logger/index.ts';
-import type { HashedEvent } from '../events/index.ts';
+import { assertReadableEvent, type HashedEvent } from '../events/index.ts';
 import type { JsonValue, ProjectionDefinition, ProjectionStatus, StateReader, StateWriter } from '../projection/index.ts';
 import { decodeRecord } from './record.ts';
 
@@ -145,9 +145,12 @@ export class Projector {
       try {
         for (const { value } of this.#events.getRange({ start: st.checkpoint + 1, end: end + 1 })) {
           const event = decodeRecord(value);
+          if (slot.types.has(event.type)) assertReadableEvent(event);
           this.applyTo([slot], event, overlay, overlay);
         }
       } catch (cause) {
+        // A log this build cannot read stops every replay: nothing was put yet in this txn.
+        if (cause instanceof KernelError && cause.code === ErrorCode.EventVersionUnsupported) throw cause;
         const error = new KernelError(ErrorCode.ProjectionFailed, `Cannot apply projection "${slot.def.name}" after seq ${st.checkpoint}`, {
           cause,
           details: { name: slot.def.name, seq: st.checkpoint },
