@@ -14,6 +14,7 @@ export {
   VIRTUAL_ROOT,
   VirtualPathBrandSchema,
   VirtualPathSchema,
+  isNormalizedVirtualPath,
   isWithinVirtual,
   normalizeVirtualPath,
   relativeVirtual,

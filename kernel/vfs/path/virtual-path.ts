@@ -67,6 +67,15 @@ export function normalizeVirtualPath(input: unknown): VirtualPath {
   return `/${parts.join('/')}` as VirtualPath;
 }
 
+/** Whether `text` is already a normalised {@link VirtualPath} (what {@link normalizeVirtualPath} would return unchanged). */
+export function isNormalizedVirtualPath(text: string): text is VirtualPath {
+  try {
+    return normalizeVirtualPath(text) === text;
+  } catch {
+    return false;
+  }
+}
+
 /** A valibot schema that parses untrusted input into a {@link VirtualPath} (issues carry the message). */
 export const VirtualPathSchema = v.pipe(
   v.unknown(),
