@@ -4,7 +4,8 @@ import { homeLayout, readHome } from './home/index.ts';
 import { serveSocket, type OwnerLock, type RpcServer } from './ipc/index.ts';
 import { openEventLog, type EventLog } from './log/index.ts';
 import { silentLogger, type Logger } from './logger/index.ts';
-import type { ProjectionDefinition } from './projection/index.ts';
+import type { Materializer, ProjectionDefinition } from './projection/index.ts';
+import { MaterializerRunner } from './service/materializer-runner.ts';
 import type { OwnerRole } from './service/api.ts';
 import { LocalKernel } from './service/local-kernel.ts';
 import { kernelHandler } from './service/ops.ts';
@@ -16,6 +17,8 @@ export interface BootOptions {
   /** The held owner lock; the owner releases it when it closes. */
   readonly lock: OwnerLock;
   readonly projections: readonly ProjectionDefinition[];
+  /** Mirror projections onto files under the home (capsule trees, …). */
+  readonly materializers?: readonly Materializer[];
   readonly logger?: Logger;
   /** Serve the home's socket so other processes can use this owner (default true). */
   readonly serve?: boolean;
@@ -71,6 +74,9 @@ export async function bootOwner(options: BootOptions): Promise<Owner> {
     if (log.origin !== marker.origin) {
       throw new KernelError(ErrorCode.HomeInvalid, `Cannot use the home as its log belongs to host "${log.origin}" and the home to "${marker.origin}"`);
     }
+    const runner = new MaterializerRunner(log, options.materializers ?? [], { home: options.home, logger: logger.child('materialize') });
+    await runner.start();
+    closers.push(() => runner.close());
     let closing: Promise<void> | null = null;
     const close = (): Promise<void> => (closing ??= closeAll());
     let requestStop: () => void = () => {};
@@ -79,6 +85,7 @@ export async function bootOwner(options: BootOptions): Promise<Owner> {
       role: options.role,
       home: options.home,
       projections: options.projections,
+      materialized: () => runner.idle(),
       ...(options.role === 'daemon' ? { onShutdown: () => requestStop() } : { onClose: close }),
       ...(options.role === 'command' && options.yieldable === true ? { onHandover: () => void close() } : {}),
     });

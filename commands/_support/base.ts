@@ -3,8 +3,8 @@ import { resolveHomePath, resolveLogLevel } from '../../kernel/config/index.ts';
 import { ErrorCode, KernelError, isKernelError } from '../../kernel/errors/index.ts';
 import { jsonLogger, type Logger } from '../../kernel/logger/index.ts';
 import { connectKernel, type KernelApi } from '../../kernel/service/index.ts';
-import { allProjections } from '../../projections/index.ts';
 import { outcomeOf } from './error-table.ts';
+import { kernelParts } from './parts.ts';
 
 /** The source recorded on events a CLI user causes. */
 export const CLI_SOURCE = 'user:cli';
@@ -39,7 +39,7 @@ export abstract class AstridCommand extends Command {
     options: { signal?: AbortSignal; yieldable?: boolean; remoteOnlyMs?: number } = {},
   ): Promise<KernelApi> {
     return connectKernel(this.homeOf(flags), {
-      projections: allProjections,
+      ...kernelParts,
       logger: this.logger(),
       ...options,
       onWait: (holder) => {

@@ -1,9 +1,9 @@
 import { bootOwner } from '../../kernel/boot.ts';
 import { readHome } from '../../kernel/home/index.ts';
 import { waitForOwnerLock } from '../../kernel/ipc/index.ts';
-import { allProjections } from '../../projections/index.ts';
 import { AstridCommand } from '../_support/base.ts';
 import { alreadyRunning, probeOwner, requestHandover } from '../_support/daemon.ts';
+import { kernelParts } from '../_support/parts.ts';
 import { interruptSignal } from '../_support/resilient.ts';
 
 /** The result of `astrid daemon` once it stops. */
@@ -33,7 +33,7 @@ export default class Daemon extends AstridCommand {
       signal,
       onWait: (holder) => process.stderr.write(`Waiting for ${holder === null ? 'another process' : `${holder.role} pid ${holder.pid}`} to release the home…\n`),
     });
-    await using owner = await bootOwner({ home, role: 'daemon', lock, projections: allProjections, logger: this.logger() });
+    await using owner = await bootOwner({ home, role: 'daemon', lock, ...kernelParts, logger: this.logger() });
     process.stderr.write(`Astrid kernel running as pid ${process.pid} for ${home}\n`);
     const stoppedBy = await Promise.race([
       owner.stopRequested.then(() => 'request' as const),

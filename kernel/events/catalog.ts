@@ -27,6 +27,22 @@ export const RouteAssignedSchema = v.object({ role: RoleSchema, capsuleId: Capsu
 /** `route.removed` v1. */
 export const RouteRemovedSchema = v.object({ role: RoleSchema });
 
+/** `capsule.installed` v1: a capsule archive (a blob) is now the installed version of its id. */
+export const CapsuleInstalledSchema = v.object({
+  capsuleId: CapsuleIdSchema,
+  version: v.pipe(v.string(), v.maxLength(64)),
+  archive: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  size: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  /** The version it replaced, or null for a fresh install. */
+  replaced: v.nullable(v.string()),
+});
+/** `capsule.removed` v1. */
+export const CapsuleRemovedSchema = v.object({ capsuleId: CapsuleIdSchema });
+
+/** Data of `capsule.installed`. */
+export type CapsuleInstalled = v.InferOutput<typeof CapsuleInstalledSchema>;
+/** Data of `capsule.removed`. */
+export type CapsuleRemoved = v.InferOutput<typeof CapsuleRemovedSchema>;
 /** Data of `kv.value.set`. */
 export type KvValueSet = v.InferOutput<typeof KvValueSetSchema>;
 /** Data of `kv.value.deleted`. */
@@ -57,6 +73,8 @@ export const eventCatalog: Readonly<Record<string, Definition>> = {
   'kv.value.deleted': { v: 1, schema: KvValueDeletedSchema, subject: false },
   'route.assigned': { v: 1, schema: RouteAssignedSchema, subject: false },
   'route.removed': { v: 1, schema: RouteRemovedSchema, subject: false },
+  'capsule.installed': { v: 1, schema: CapsuleInstalledSchema, subject: false },
+  'capsule.removed': { v: 1, schema: CapsuleRemovedSchema, subject: false },
 };
 
 /**

@@ -14,6 +14,8 @@ export {
 } from './envelope.ts';
 export {
   BusMessagePublishedSchema,
+  CapsuleInstalledSchema,
+  CapsuleRemovedSchema,
   CapsuleIdSchema,
   HomeInitializedSchema,
   KvKeySchema,
@@ -27,6 +29,8 @@ export {
   eventCatalog,
   validateNewEvent,
   type BusMessagePublished,
+  type CapsuleInstalled,
+  type CapsuleRemoved,
   type KvValueDeleted,
   type KvValueSet,
   type RouteAssigned,

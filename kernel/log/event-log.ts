@@ -49,7 +49,8 @@ export class EventLog implements AsyncDisposable {
   readonly #meta: Database<unknown, string>;
   readonly #projector: Projector;
   readonly #logger: Logger;
-  readonly #listeners = new Set<(last: number) => void>();
+  readonly #listeners = new Set<(last: number, types: ReadonlySet<string>) => void>();
+  readonly #rebuiltListeners = new Set<() => void>();
   #queue: Pending[] = [];
   #scheduled = false;
   #tail: Promise<void> = Promise.resolve();
@@ -180,10 +181,24 @@ export class EventLog implements AsyncDisposable {
     }
   }
 
-  /** Calls `listener(lastSeq)` after each durable batch. Returns the unsubscribe function. */
-  onAppended(listener: (last: number) => void): () => void {
+  /**
+   * Calls `listener(lastSeq, types)` after each durable batch, with the event types it held
+   * (`lastSeq` is -1 once when the log closes). Returns the unsubscribe function.
+   */
+  onAppended(listener: (last: number, types: ReadonlySet<string>) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Calls `listener()` after each completed rebuild. Returns the unsubscribe function. */
+  onRebuilt(listener: () => void): () => void {
+    this.#rebuiltListeners.add(listener);
+    return () => this.#rebuiltListeners.delete(listener);
+  }
+
+  /** The event types a projection reads. @throws KernelError PROJECTION_UNKNOWN */
+  projectionTypes(name: string): ReadonlySet<string> {
+    return this.#projector.slot(name).types;
   }
 
   /** A blob's bytes by SHA-256 hex digest, or null. */
@@ -254,13 +269,14 @@ export class EventLog implements AsyncDisposable {
     for (const name of names) this.#projector.slot(name);
     await this.#root.transaction(() => this.#projector.reset(names, options.until ?? null));
     await this.catchUp(options);
+    for (const listener of this.#rebuiltListeners) listener();
   }
 
   /** Closes the log after queued appends settle. Idempotent; never throws. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
-      for (const listener of this.#listeners) listener(-1);
+      for (const listener of this.#listeners) listener(-1, new Set());
       await this.#tail.catch(() => undefined);
       await this.#catchingUp?.catch(() => undefined);
       await this.#root.close().catch((error: unknown) => this.#logger.error('close failed', { message: String(error) }));
@@ -306,12 +322,16 @@ export class EventLog implements AsyncDisposable {
         for (const p of batch) p.reject(error);
         return;
       }
+      const types = new Set<string>();
       for (const p of batch) {
         const outcome = outcomes.get(p);
         if (outcome instanceof KernelError || outcome === undefined) p.reject(outcome);
-        else p.resolve(outcome);
+        else {
+          for (const event of outcome) types.add(event.type);
+          p.resolve(outcome);
+        }
       }
-      for (const listener of this.#listeners) listener(last);
+      for (const listener of this.#listeners) listener(last, types);
     });
   }
 

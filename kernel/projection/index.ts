@@ -1,2 +1,2 @@
 export { MemoryState, foldInMemory } from './memory-state.ts';
-export type { JsonValue, ProjectionDefinition, ProjectionStatus, StateReader, StateWriter } from './types.ts';
+export type { JsonValue, MaterializeContext, Materializer, ProjectionDefinition, ProjectionStatus, StateReader, StateWriter } from './types.ts';

@@ -42,3 +42,28 @@ export interface ProjectionStatus {
   /** Set when `replay --until` froze it at a seq: it follows the log again after a full replay. */
   readonly pinnedAt: number | null;
 }
+
+/** What a materializer may use while it syncs. */
+export interface MaterializeContext {
+  /** Its directory under the home (created if missing). */
+  readonly dir: string;
+  /** A blob of the log by digest, or null. */
+  blob(digest: string): Uint8Array | null;
+  readonly logger: import('../logger/index.ts').Logger;
+}
+
+/**
+ * Mirrors a projection's state onto files under the home (installed capsule trees, overlay
+ * upper dirs). `sync` must be idempotent and depend only on the state and the blobs it
+ * names, so deleting the files and syncing again (or `astrid replay`) restores them byte
+ * for byte. The owner runs it at start, after every batch of events the projection reads,
+ * and after every replay; runs never overlap.
+ */
+export interface Materializer {
+  readonly name: string;
+  /** The projection whose state it mirrors. */
+  readonly projection: string;
+  /** Its directory, relative to the home. */
+  readonly directory: string;
+  sync(state: StateReader, ctx: MaterializeContext): Promise<void>;
+}

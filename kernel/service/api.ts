@@ -63,6 +63,17 @@ export interface ReplayResult {
   readonly until: number | null;
 }
 
+/** The answer to a capsule install. */
+export interface CapsuleInstallReceipt {
+  readonly capsuleId: string;
+  readonly version: string;
+  /** The version it replaced, or null. */
+  readonly replaced: string | null;
+  readonly seq: number;
+  /** Where its files are, under the home. */
+  readonly dir: string;
+}
+
 /** Options of a streaming call. */
 export interface StreamOptions {
   readonly signal?: AbortSignal;
@@ -95,6 +106,14 @@ export interface KernelApi extends AsyncDisposable {
   projectionPage(name: string, options: { prefix?: string; after?: string; limit?: number; at?: number }): Promise<ProjectionPage>;
   /** Drops and rebuilds projections (all by default), up to `until` when given. */
   replay(options: { until?: number; names?: readonly string[]; onProgress?: (p: ReplayProgress) => void }): Promise<ReplayResult>;
+  /**
+   * Checks a `.capsule` archive completely, then records `capsule.installed` carrying it as
+   * a blob; resolves once its files are materialised under `<home>/capsules/<id>/`.
+   * @throws KernelError ARCHIVE_*, MANIFEST_INVALID, CAPSULE_INVALID (nothing written)
+   */
+  installCapsule(archive: Uint8Array, options: { source: string }): Promise<CapsuleInstallReceipt>;
+  /** Records `capsule.removed`. @throws KernelError CAPSULE_NOT_FOUND */
+  removeCapsule(capsuleId: string, options: { source: string }): Promise<{ capsuleId: string; seq: number }>;
   /** Asks a daemon to stop. @throws KernelError DAEMON_NOT_RUNNING when the owner is a command. */
   shutdown(): Promise<void>;
   /**

@@ -2,13 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { homeLayout, readHome } from '../home/index.ts';
 import { acquireOwnerLock, connectSocket, readOwnerInfo, type OwnerInfo } from '../ipc/index.ts';
 import { silentLogger, type Logger } from '../logger/index.ts';
-import type { ProjectionDefinition } from '../projection/index.ts';
+import type { Materializer, ProjectionDefinition } from '../projection/index.ts';
 import type { KernelApi } from './api.ts';
 import { RemoteKernel } from './remote-kernel.ts';
 
 /** Options of {@link connectKernel}. */
 export interface ConnectOptions {
   readonly projections: readonly ProjectionDefinition[];
+  readonly materializers?: readonly Materializer[];
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
   /** Called once when another process is opening or closing the home and we must wait. */
@@ -41,7 +42,7 @@ export async function connectKernel(home: string, options: ConnectOptions): Prom
       // Loaded only when this process becomes the owner: a client of a daemon never loads LMDB.
       const { bootOwner } = await import('../boot.ts');
       const owner = await bootOwner({
-        home, role: 'command', lock, projections: options.projections,
+        home, role: 'command', lock, projections: options.projections, materializers: options.materializers ?? [],
         logger: options.logger ?? silentLogger, yieldable: options.yieldable === true,
       });
       return owner.kernel;

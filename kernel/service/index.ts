@@ -1,6 +1,7 @@
 export {
   MAX_READ,
   type BusMessage,
+  type CapsuleInstallReceipt,
   type KernelApi,
   type KernelStatus,
   type OutgoingMessage,

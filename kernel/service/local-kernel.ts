@@ -1,3 +1,6 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CAPSULES_PROJECTION, capsuleInstallEvent, installedCapsuleOf } from '../capsule/installed/index.ts';
 import { ErrorCode, KernelError } from '../errors/index.ts';
 import type { HashedEvent, NewEvent } from '../events/index.ts';
 import { Bus } from '../bus/bus.ts';
@@ -6,6 +9,7 @@ import { foldInMemory, type JsonValue, type ProjectionDefinition } from '../proj
 import {
   MAX_READ,
   type BusMessage,
+  type CapsuleInstallReceipt,
   type KernelApi,
   type KernelStatus,
   type OutgoingMessage,
@@ -31,6 +35,7 @@ export class LocalKernel implements KernelApi {
   readonly #onShutdown: (() => void) | undefined;
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #onHandover: (() => void) | undefined;
+  readonly #materialized: () => Promise<void>;
 
   constructor(
     log: EventLog,
@@ -44,6 +49,8 @@ export class LocalKernel implements KernelApi {
       onClose?: () => Promise<void>;
       /** Set by a follower that may give the home up to a daemon: closes the owner. */
       onHandover?: () => void;
+      /** Resolves once materialized files caught up with the projections. */
+      materialized?: () => Promise<void>;
     },
   ) {
     this.#log = log;
@@ -53,6 +60,7 @@ export class LocalKernel implements KernelApi {
     this.#onShutdown = options.onShutdown;
     this.#onClose = options.onClose;
     this.#onHandover = options.onHandover;
+    this.#materialized = options.materialized ?? (async () => {});
   }
 
   async status(): Promise<KernelStatus> {
@@ -123,11 +131,35 @@ export class LocalKernel implements KernelApi {
       ...(options.until === undefined ? {} : { until: options.until }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
+    await this.#materialized();
     return {
       projections: (options.names ?? this.#log.projectionNames()).map((n) => this.#log.projectionStatus(n)),
       head: this.#log.head().seq,
       until: options.until ?? null,
     };
+  }
+
+  async installCapsule(archive: Uint8Array, options: { source: string }): Promise<CapsuleInstallReceipt> {
+    const scratch = join(this.#info.home, 'capsules');
+    await mkdir(scratch, { recursive: true, mode: 0o700 });
+    const reader = this.#log.projection(CAPSULES_PROJECTION);
+    const current = (id: string) => {
+      const stored = reader.get(id);
+      return stored === undefined ? null : installedCapsuleOf(id, stored);
+    };
+    const prepared = await capsuleInstallEvent(archive, { scratch, source: options.source, current });
+    const [event] = await this.#log.append([prepared.event]);
+    await this.#materialized();
+    return { capsuleId: prepared.capsuleId, version: prepared.version, replaced: prepared.replaced, seq: event?.seq ?? 0, dir: join(scratch, prepared.capsuleId) };
+  }
+
+  async removeCapsule(capsuleId: string, options: { source: string }): Promise<{ capsuleId: string; seq: number }> {
+    if (this.#log.projection(CAPSULES_PROJECTION).get(capsuleId) === undefined) {
+      throw new KernelError(ErrorCode.CapsuleNotFound, `Cannot remove capsule "${capsuleId}" as it is not installed`, { details: { capsuleId } });
+    }
+    const [event] = await this.#log.append([{ type: 'capsule.removed', v: 1, source: options.source, data: { capsuleId } }]);
+    await this.#materialized();
+    return { capsuleId, seq: event?.seq ?? 0 };
   }
 
   async shutdown(): Promise<void> {

@@ -36,6 +36,12 @@ export const callArgs = {
   }),
   shutdown: v.object({}),
   handover: v.object({}),
+  installCapsule: v.object({
+    /** The archive, base64; frames carry at most 16 MiB. */
+    archive: v.pipe(v.string(), v.maxLength(16 * 1024 * 1024), v.base64()),
+    source: UserSource,
+  }),
+  removeCapsule: v.object({ capsuleId: v.pipe(v.string(), v.maxLength(64)), source: UserSource }),
 } as const;
 
 /** Argument schemas of every streaming operation on the kernel socket. */
@@ -102,6 +108,14 @@ export function kernelHandler(api: KernelApi): {
           return api.shutdown();
         case 'handover':
           return api.handover();
+        case 'installCapsule': {
+          const a = parseArgs(op, callArgs.installCapsule, args);
+          return api.installCapsule(Buffer.from(a.archive, 'base64'), { source: a.source });
+        }
+        case 'removeCapsule': {
+          const a = parseArgs(op, callArgs.removeCapsule, args);
+          return api.removeCapsule(a.capsuleId, { source: a.source });
+        }
       }
     },
     stream(op, args, ctx) {

@@ -3,6 +3,7 @@ import type { VerifyReport } from '../log/index.ts';
 import type { JsonValue } from '../projection/index.ts';
 import type {
   BusMessage,
+  CapsuleInstallReceipt,
   KernelApi,
   KernelStatus,
   OutgoingMessage,
@@ -101,6 +102,14 @@ export class RemoteKernel implements KernelApi {
 
   async shutdown(): Promise<void> {
     await this.#call('shutdown');
+  }
+
+  installCapsule(archive: Uint8Array, options: { source: string }): Promise<CapsuleInstallReceipt> {
+    return this.#call('installCapsule', { archive: Buffer.from(archive).toString('base64'), source: options.source });
+  }
+
+  removeCapsule(capsuleId: string, options: { source: string }): Promise<{ capsuleId: string; seq: number }> {
+    return this.#call('removeCapsule', { capsuleId, source: options.source });
   }
 
   async handover(): Promise<void> {
