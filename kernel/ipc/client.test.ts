@@ -382,3 +382,43 @@ test('RpcClient fails pending calls with PROTOCOL_VIOLATION and closes when the 
     await once(fake, 'close');
   }
 });
+
+test('RpcClient fails pending calls and open streams with CONNECTION_LOST when the server vanishes', async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, 'vanishing.sock');
+  const sockets = new Set<import('node:net').Socket>();
+  let requests = 0;
+  const fake = createServer((socket) => {
+    sockets.add(socket);
+    const decoder = new FrameDecoder();
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk) => {
+      for (const frame of decoder.push(chunk)) {
+        const { t, id } = frame as { t: string; id: number };
+        if (t === 'hello') socket.write(encodeFrame({ t: 'hello', protocol: 1, server: { pid: 1, role: 'command' } }));
+        else if (t === 'stream') socket.write(encodeFrame({ t: 'item', id, value: 'one' }));
+        if (t !== 'hello' && ++requests === 2) socket.destroy(); // as if the owner were SIGKILLed
+      }
+    });
+  });
+  fake.listen(path);
+  await once(fake, 'listening');
+
+  try {
+    const client = await mustConnect(path);
+    const pending = client.call('wait', null);
+    const items: unknown[] = [];
+    const streamed = (async () => {
+      for await (const item of client.stream('follow', null)) items.push(item);
+    })();
+
+    await assert.rejects(pending, (error) => isKernelError(error, ErrorCode.ConnectionLost));
+    await assert.rejects(streamed, (error) => isKernelError(error, ErrorCode.ConnectionLost));
+    await client.closed;
+    assert.deepEqual(items, ['one']);
+    assert.equal(client.server.role, 'command');
+  } finally {
+    fake.close();
+    await once(fake, 'close');
+  }
+});

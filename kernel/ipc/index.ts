@@ -1,5 +1,5 @@
 export { connectSocket, type CallOptions, type ConnectSocketOptions, type RpcClient, type StreamOptions } from './client.ts';
-export { encodeFrame, FrameDecoder, MAX_FRAME_BYTES } from './frames.ts';
+export { MAX_FRAME_BYTES } from './frames.ts';
 export { OwnerRoleSchema, PROTOCOL_VERSION, type OwnerRole, type ServerInfo } from './messages.ts';
 export {
   acquireOwnerLock,
@@ -11,6 +11,5 @@ export {
   type OwnerLock,
   type WaitForOwnerLockOptions,
 } from './owner-lock.ts';
-export { ownerInfoPath, ownerSocketPath, runDir } from './run-dir.ts';
 export type { RpcContext, RpcHandler } from './server-connection.ts';
 export { serveSocket, type CloseServerOptions, type RpcServer, type ServeSocketOptions } from './server.ts';

@@ -35,8 +35,6 @@ interface Request {
   settled: Promise<void>;
 }
 
-const HANDSHAKE_TIMEOUT_MS = 5_000;
-
 /** One accepted socket: handshake, request dispatch, flow control and teardown. Internal to the server. */
 export class ServerConnection {
   readonly id: number;
@@ -54,7 +52,13 @@ export class ServerConnection {
   #corked = false;
   #handshakeTimer: NodeJS.Timeout | null;
 
-  constructor(id: number, socket: Socket, handler: RpcHandler, info: ServerInfo, logger: Logger) {
+  constructor(
+    id: number,
+    socket: Socket,
+    handler: RpcHandler,
+    options: { readonly info: ServerInfo; readonly logger: Logger; readonly handshakeTimeoutMs: number },
+  ) {
+    const { info, logger } = options;
     this.id = id;
     this.#socket = socket;
     this.#handler = handler;
@@ -64,7 +68,7 @@ export class ServerConnection {
     this.#handshakeTimer = setTimeout(() => {
       this.#logger.debug('Dropping a peer that sent no hello', { peer: id });
       socket.destroy();
-    }, HANDSHAKE_TIMEOUT_MS);
+    }, options.handshakeTimeoutMs);
     this.#handshakeTimer.unref();
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#updateFlow());

@@ -7,6 +7,8 @@ import type { OwnerRole } from './messages.ts';
 import { ensurePrivateDir } from './run-dir.ts';
 import { ServerConnection, type RpcHandler } from './server-connection.ts';
 
+type ConnectionOptions = ConstructorParameters<typeof ServerConnection>[3];
+
 /** Longest unix socket path Linux accepts (sun_path is 108 bytes with its NUL). */
 const MAX_SOCKET_PATH_BYTES = 107;
 
@@ -15,6 +17,8 @@ export interface ServeSocketOptions {
   readonly logger?: Logger;
   /** The role announced to clients in the hello; default `daemon`. */
   readonly role?: OwnerRole;
+  /** A peer that sends no hello within this is dropped; default 5000 ms. */
+  readonly handshakeTimeoutMs?: number;
 }
 
 /** Options of {@link RpcServer.close}. */
@@ -79,7 +83,12 @@ export async function serveSocket(
     server.close();
     throw new KernelError(ErrorCode.HomeInvalid, `Cannot restrict "${socketPath}" to its owner`, { cause: error });
   }
-  return new SocketRpcServer(socketPath, server, handler, options.role ?? 'daemon', logger);
+  const connectionOptions = {
+    info: { pid: process.pid, role: options.role ?? 'daemon' },
+    logger,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 5_000,
+  } as const;
+  return new SocketRpcServer(socketPath, server, handler, connectionOptions);
 }
 
 class SocketRpcServer implements RpcServer {
@@ -91,19 +100,19 @@ class SocketRpcServer implements RpcServer {
   #nextPeer = 1;
   #closing: Promise<void> | null = null;
 
-  constructor(path: string, server: Server, handler: RpcHandler, role: OwnerRole, logger: Logger) {
+  constructor(path: string, server: Server, handler: RpcHandler, options: ConnectionOptions) {
+    const { logger } = options;
     this.path = path;
     this.#server = server;
     this.#logger = logger;
     this.#serverClosed = new Promise((resolve) => server.once('close', () => resolve()));
     server.on('error', (error: NodeJS.ErrnoException) => logger.error('Socket server failed', { errno: error.code ?? null }));
-    const info = { pid: process.pid, role };
     server.on('connection', (socket) => {
       if (this.#closing !== null) {
         socket.destroy();
         return;
       }
-      const connection = new ServerConnection(this.#nextPeer++, socket, handler, info, logger);
+      const connection = new ServerConnection(this.#nextPeer++, socket, handler, options);
       this.#connections.add(connection);
       void connection.closed.then(() => this.#connections.delete(connection));
     });
