@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { Header, Pax } from 'tar';
-import { ErrorCode, KernelError } from '../../errors/index.ts';
+import { ErrorCode, KernelError, isKernelError } from '../../errors/index.ts';
 import { MANIFEST_FILE_NAME, loadManifest, manifestFileReferences, type CapsuleManifest } from '../manifest/index.ts';
 import { entryPathProblem, resolveLimits, tooLarge, type ArchiveLimits, type ArchiveLimitsInput } from './limits.ts';
 
@@ -42,6 +42,16 @@ interface Planned {
 
 function refuse(dir: string, path: string, why: string): KernelError {
   return new KernelError(ErrorCode.ArchiveUnsafeEntry, `Cannot pack "${path}" of "${dir}" as ${why}`, { details: { source: dir, entry: path } });
+}
+
+// File-system errors while packing become INTERNAL; coded errors and abort reasons pass through.
+function asKernelError(dir: string, error: unknown): unknown {
+  if (isKernelError(error) || !(error instanceof Error) || !('syscall' in error)) return error;
+  const { code, path } = error as NodeJS.ErrnoException;
+  return new KernelError(ErrorCode.Internal, `Cannot pack "${dir}" as reading "${path ?? dir}" failed (${code ?? 'unknown error'})`, {
+    cause: error,
+    details: { path: dir },
+  });
 }
 
 function padded(size: number): number {
@@ -204,6 +214,14 @@ function digest(): { hash: ReturnType<typeof createHash>; count: { bytes: number
  * {@link ArchiveLimits} as unpacking). Honours `options.signal` (rethrows its reason).
  */
 export async function packCapsule(dir: string, outFile: string, options: PackOptions = {}): Promise<PackResult> {
+  try {
+    return await packToFile(dir, outFile, options);
+  } catch (error) {
+    throw asKernelError(dir, error);
+  }
+}
+
+async function packToFile(dir: string, outFile: string, options: PackOptions): Promise<PackResult> {
   const target = resolve(outFile);
   const targetDir = await realpath(dirname(target)).catch(() => dirname(target));
   const { root, manifest, entries } = await prepare(dir, join(targetDir, basename(target)), options);
@@ -213,7 +231,7 @@ export async function packCapsule(dir: string, outFile: string, options: PackOpt
     await pipeline(Readable.from(tarStream(root, entries, options.signal)), createGzip({ level: 9 }), tap, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));
     await rename(temp, target);
   } catch (error) {
-    await rm(temp, { force: true });
+    await rm(temp, { force: true }).catch(() => undefined);
     throw error;
   }
   return { manifest, sha256: hash.digest('hex'), bytes: count.bytes, entries: entries.length };
@@ -224,6 +242,14 @@ export async function packCapsule(dir: string, outFile: string, options: PackOpt
  * event log's blob table). Same determinism and error codes.
  */
 export async function packCapsuleBuffer(dir: string, options: PackOptions = {}): Promise<PackResult & { readonly archive: Buffer }> {
+  try {
+    return await packToBuffer(dir, options);
+  } catch (error) {
+    throw asKernelError(dir, error);
+  }
+}
+
+async function packToBuffer(dir: string, options: PackOptions): Promise<PackResult & { readonly archive: Buffer }> {
   const { root, manifest, entries } = await prepare(dir, '', options);
   const { hash, count, tap } = digest();
   const chunks: Buffer[] = [];

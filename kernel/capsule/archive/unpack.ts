@@ -36,7 +36,13 @@ async function fileSource(file: string): Promise<Source> {
   try {
     info = await stat(file);
   } catch (error) {
-    throw new KernelError(ErrorCode.NotFound, `Cannot read archive "${file}" as it does not exist`, { cause: error, details: { source: file } });
+    const code = (error as NodeJS.ErrnoException).code;
+    const missing = code === 'ENOENT' || code === 'ENOTDIR';
+    throw new KernelError(
+      missing ? ErrorCode.NotFound : ErrorCode.Internal,
+      missing ? `Cannot read archive "${file}" as it does not exist` : `Cannot read archive "${file}" as it cannot be opened (${code ?? 'unknown error'})`,
+      { cause: error, details: { source: file } },
+    );
   }
   if (!info.isFile()) throw invalidArchive(file, 'it is not a regular file');
   return createReadStream(file);
@@ -75,8 +81,10 @@ function parseManifestBytes(bytes: Buffer, name: string): CapsuleManifest {
   return parseManifest(text, { source });
 }
 
-function fsFailure(name: string, path: string, error: unknown): KernelError {
-  if (isKernelError(error)) return error;
+// Maps a file-system error to a coded one; anything else (a KernelError from the reader, an
+// abort reason) passes through unchanged.
+function fsFailure(name: string, path: string, error: unknown): unknown {
+  if (isKernelError(error) || !(error instanceof Error) || !('syscall' in error)) return error;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') {
     return invalidArchive(name, `entry "${path}" conflicts with another entry`, error);
@@ -207,14 +215,18 @@ async function unpackFrom(source: () => Promise<Source> | Source, name: string, 
     try {
       await rename(staging, dest);
     } catch (error) {
-      throw new KernelError(ErrorCode.PathExists, `Cannot unpack archive "${name}" into "${dest}" as it appeared meanwhile`, {
-        cause: error,
-        details: { path: dest },
-      });
+      const code = (error as NodeJS.ErrnoException).code;
+      const raced = code === 'EEXIST' || code === 'ENOTEMPTY' || code === 'EISDIR';
+      throw new KernelError(
+        raced ? ErrorCode.PathExists : ErrorCode.Internal,
+        raced ? `Cannot unpack archive "${name}" into "${dest}" as it appeared meanwhile` : `Cannot unpack archive "${name}" into "${dest}" as the final rename failed (${code ?? 'unknown error'})`,
+        { cause: error, details: { path: dest } },
+      );
     }
     return { dir: dest, ...result };
   } catch (error) {
-    await rm(staging, { recursive: true, force: true });
+    // Best effort: the error that stopped the unpack is the one worth reporting.
+    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
     throw error;
   }
 }
