@@ -1,0 +1,98 @@
+import { Worker } from 'node:worker_threads';
+import { ErrorCode, KernelError } from '../errors/index.ts';
+import type { FromWorker } from './protocol.ts';
+
+/** Limits of each worker's own V8 heap (wasm memory is capped separately, per module). */
+const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 } as const;
+
+function workerEntry(): { entry: string | URL; eval: boolean } {
+  const source = import.meta.url.endsWith('.ts');
+  const url = new URL(`./capsule-worker.${source ? 'ts' : 'js'}`, import.meta.url);
+  if (!source) return { entry: url, eval: false };
+  // Running from TypeScript sources (tests, tsx): a worker does not inherit the tsx loader,
+  // so a tiny bootstrap registers it before importing the real entry.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return { entry: `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, eval: true };
+}
+
+/** Starts a capsule worker and resolves once it has loaded Extism and is idle. */
+export function bootWorker(): Promise<Worker> {
+  const { entry, eval: isEval } = workerEntry();
+  const worker = new Worker(entry, {
+    eval: isEval,
+    execArgv: ['--disable-warning=ExperimentalWarning'],
+    resourceLimits: RESOURCE_LIMITS,
+  });
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    const onMessage = (msg: FromWorker): void => {
+      if (msg.type !== 'booted') return;
+      cleanup();
+      resolve(worker);
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      void worker.terminate();
+      reject(new KernelError(ErrorCode.Internal, `Cannot start a capsule worker: ${error.message}`, { cause: error }));
+    };
+    const onExit = (code: number): void => {
+      cleanup();
+      reject(new KernelError(ErrorCode.Internal, `Cannot start a capsule worker as it exited with code ${code}`));
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+  });
+}
+
+/**
+ * Keeps `spares` booted, idle workers so that loading or recycling an instance does not pay
+ * for a thread start. Idle spares do not keep the process alive (`unref`). `close()` is
+ * idempotent and terminates every spare, including ones still booting.
+ */
+export class WorkerPool implements AsyncDisposable {
+  readonly #spares: Promise<Worker>[] = [];
+  readonly #size: number;
+  #closed = false;
+
+  constructor(spares: number) {
+    this.#size = Math.max(0, Math.floor(spares));
+    this.#refill();
+  }
+
+  /** A booted worker, referenced again (it keeps the process alive until terminated). */
+  async take(): Promise<Worker> {
+    if (this.#closed) throw new KernelError(ErrorCode.CapsuleClosed, 'Cannot start a capsule as the host is closed');
+    const next = this.#spares.shift() ?? bootWorker();
+    this.#refill();
+    const worker = await next;
+    worker.ref();
+    return worker;
+  }
+
+  #refill(): void {
+    while (!this.#closed && this.#spares.length < this.#size) {
+      const spare = bootWorker().then((w) => {
+        w.unref();
+        return w;
+      });
+      spare.catch(() => undefined);
+      this.#spares.push(spare);
+    }
+  }
+
+  /** Terminates every spare. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const spares = this.#spares.splice(0);
+    await Promise.all(spares.map((p) => p.then((w) => w.terminate()).catch(() => undefined)));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
