@@ -5,6 +5,7 @@ import { serveSocket, type OwnerLock, type RpcServer } from './ipc/index.ts';
 import { openEventLog, type EventLog } from './log/index.ts';
 import { silentLogger, type Logger } from './logger/index.ts';
 import type { Materializer, ProjectionDefinition } from './projection/index.ts';
+import { CapsuleRuntime } from './runtime/index.ts';
 import { MaterializerRunner } from './service/materializer-runner.ts';
 import type { OwnerRole } from './service/api.ts';
 import { LocalKernel } from './service/local-kernel.ts';
@@ -22,6 +23,8 @@ export interface BootOptions {
   readonly logger?: Logger;
   /** Serve the home's socket so other processes can use this owner (default true). */
   readonly serve?: boolean;
+  /** Deliver bus messages to capsule handlers (a daemon, `astrid run`); default: only for a daemon. */
+  readonly deliver?: boolean;
   /** A command owner that only follows the log may hand the home over to a daemon. */
   readonly yieldable?: boolean;
 }
@@ -77,15 +80,25 @@ export async function bootOwner(options: BootOptions): Promise<Owner> {
     const runner = new MaterializerRunner(log, options.materializers ?? [], { home: options.home, logger: logger.child('materialize') });
     await runner.start();
     closers.push(() => runner.close());
+    const bus = new Bus(log);
+    const runtime = new CapsuleRuntime(log, bus, {
+      home: options.home,
+      logger: logger.child('runtime'),
+      deliver: options.deliver ?? options.role === 'daemon',
+      ready: () => runner.idle(),
+    });
+    await runtime.start();
+    closers.push(() => runtime.close());
     let closing: Promise<void> | null = null;
     const close = (): Promise<void> => (closing ??= closeAll());
     let requestStop: () => void = () => {};
     const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
-    const kernel = new LocalKernel(log, new Bus(log), {
+    const kernel = new LocalKernel(log, bus, {
       role: options.role,
       home: options.home,
       projections: options.projections,
       materialized: () => runner.idle(),
+      runtime,
       ...(options.role === 'daemon' ? { onShutdown: () => requestStop() } : { onClose: close }),
       ...(options.role === 'command' && options.yieldable === true ? { onHandover: () => void close() } : {}),
     });

@@ -1,5 +1,5 @@
 import { ErrorCode, KernelError } from '../errors/index.ts';
-import type { BusMessagePublished, HashedEvent } from '../events/index.ts';
+import type { BusMessagePublished, HashedEvent, NewEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { classifyPayload } from './payloads.ts';
 import { QuotaTracker } from './quotas.ts';
@@ -53,6 +53,16 @@ export class Bus {
    * @throws KernelError SUBJECT_INVALID, PAYLOAD_INVALID, PAYLOAD_TOO_LARGE, QUOTA_RATE_EXCEEDED, QUOTA_BYTES_EXCEEDED
    */
   async publish(messages: ReadonlyArray<{ subject: string; payload: unknown }>, options: { source: string }): Promise<Receipt[]> {
+    const stored = await this.#log.append(this.prepare(messages, options));
+    return stored.map((e) => ({ seq: e.seq, id: e.id, subject: e.subject ?? '', kind: (e.data as BusMessagePublished).kind }));
+  }
+
+  /**
+   * Checks and charges messages like {@link Bus.publish} and returns their events without
+   * appending them, for a caller that appends them in one unit with other facts (a capsule
+   * call's effects). Throws the same codes as `publish`.
+   */
+  prepare(messages: ReadonlyArray<{ subject: string; payload: unknown }>, options: { source: string }): NewEvent[] {
     const events = messages.map(({ subject, payload }) => {
       const parsed = parseSubject(subject);
       // A standard payload is stored as its schema parsed it (defaults applied).
@@ -63,8 +73,12 @@ export class Bus {
       return { event: { type: BUS_EVENT, v: 1, source: options.source, subject: parsed, data }, bytes: Buffer.byteLength(text) };
     });
     this.#quotas.checkPublishBatch(options.source, events.map((e) => e.bytes), Date.now());
-    const stored = await this.#log.append(events.map((e) => e.event));
-    return stored.map((e) => ({ seq: e.seq, id: e.id, subject: e.subject ?? '', kind: (e.data as BusMessagePublished).kind }));
+    return events.map((e) => e.event);
+  }
+
+  /** The publisher quotas, to set a capsule's policy from its manifest. */
+  get quotas(): QuotaTracker {
+    return this.#quotas;
   }
 
   /**

@@ -6,7 +6,7 @@ const Name = (what: string) =>
   v.pipe(v.string(), v.minLength(1, `${what} must not be empty`), v.maxLength(256), v.regex(/^[^\u0000-\u001f\u007f]+$/, `${what} must not contain control characters`));
 
 /** A KV namespace: one token of lowercase letters, digits, `_` or `-`. */
-export const KvNamespaceSchema = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'Expected a namespace of lowercase letters, digits, "_" or "-"'));
+export const KvNamespaceSchema = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,79}$/, 'Expected a namespace of lowercase letters, digits, "_" or "-"'));
 /** A KV key: any printable text up to 512 characters. */
 export const KvKeySchema = v.pipe(Name('A key'), v.maxLength(512));
 /** A capsule id, as named in routes and manifests. */
@@ -39,6 +39,24 @@ export const CapsuleInstalledSchema = v.object({
 /** `capsule.removed` v1. */
 export const CapsuleRemovedSchema = v.object({ capsuleId: CapsuleIdSchema });
 
+/** `capsule.delivery.completed` v1: a handler finished message `seq`; its effects share this unit. */
+export const CapsuleDeliveryCompletedSchema = v.object({
+  capsuleId: CapsuleIdSchema,
+  handler: v.pipe(v.string(), v.maxLength(128)),
+  seq: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
+});
+/** `capsule.delivery.failed` v1: a handler trapped, timed out or failed on message `seq`; it had no effects. */
+export const CapsuleDeliveryFailedSchema = v.object({
+  capsuleId: CapsuleIdSchema,
+  handler: v.pipe(v.string(), v.maxLength(128)),
+  seq: v.pipe(v.number(), v.safeInteger(), v.minValue(1)),
+  code: v.string(),
+  message: v.pipe(v.string(), v.maxLength(2048)),
+});
+/** Data of `capsule.delivery.completed`. */
+export type CapsuleDeliveryCompleted = v.InferOutput<typeof CapsuleDeliveryCompletedSchema>;
+/** Data of `capsule.delivery.failed`. */
+export type CapsuleDeliveryFailed = v.InferOutput<typeof CapsuleDeliveryFailedSchema>;
 /** Data of `capsule.installed`. */
 export type CapsuleInstalled = v.InferOutput<typeof CapsuleInstalledSchema>;
 /** Data of `capsule.removed`. */
@@ -75,6 +93,8 @@ export const eventCatalog: Readonly<Record<string, Definition>> = {
   'route.removed': { v: 1, schema: RouteRemovedSchema, subject: false },
   'capsule.installed': { v: 1, schema: CapsuleInstalledSchema, subject: false },
   'capsule.removed': { v: 1, schema: CapsuleRemovedSchema, subject: false },
+  'capsule.delivery.completed': { v: 1, schema: CapsuleDeliveryCompletedSchema, subject: false },
+  'capsule.delivery.failed': { v: 1, schema: CapsuleDeliveryFailedSchema, subject: false },
 };
 
 /**

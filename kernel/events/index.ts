@@ -14,6 +14,8 @@ export {
 } from './envelope.ts';
 export {
   BusMessagePublishedSchema,
+  CapsuleDeliveryCompletedSchema,
+  CapsuleDeliveryFailedSchema,
   CapsuleInstalledSchema,
   CapsuleRemovedSchema,
   CapsuleIdSchema,
@@ -29,6 +31,8 @@ export {
   eventCatalog,
   validateNewEvent,
   type BusMessagePublished,
+  type CapsuleDeliveryCompleted,
+  type CapsuleDeliveryFailed,
   type CapsuleInstalled,
   type CapsuleRemoved,
   type KvValueDeleted,

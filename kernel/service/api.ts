@@ -112,6 +112,12 @@ export interface KernelApi extends AsyncDisposable {
    * @throws KernelError ARCHIVE_*, MANIFEST_INVALID, CAPSULE_INVALID (nothing written)
    */
   installCapsule(archive: Uint8Array, options: { source: string }): Promise<CapsuleInstallReceipt>;
+  /**
+   * Calls an exported function of an installed capsule with UTF-8 `input`; its effects are
+   * recorded as one unit when it returns.
+   * @throws KernelError CAPSULE_NOT_FOUND, WASM_EXPORT_MISSING, CAPSULE_TRAPPED, CAPSULE_TIMEOUT, CAPSULE_MEMORY_EXCEEDED, CAPABILITY_DENIED
+   */
+  callCapsule(capsuleId: string, fn: string, input: string, options?: { component?: string }): Promise<{ output: string }>;
   /** Records `capsule.removed`. @throws KernelError CAPSULE_NOT_FOUND */
   removeCapsule(capsuleId: string, options: { source: string }): Promise<{ capsuleId: string; seq: number }>;
   /** Asks a daemon to stop. @throws KernelError DAEMON_NOT_RUNNING when the owner is a command. */

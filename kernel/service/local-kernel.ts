@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CAPSULES_PROJECTION, capsuleInstallEvent, installedCapsuleOf } from '../capsule/installed/index.ts';
 import { ErrorCode, KernelError } from '../errors/index.ts';
+import type { CapsuleRuntime } from '../runtime/index.ts';
 import type { HashedEvent, NewEvent } from '../events/index.ts';
 import { Bus } from '../bus/bus.ts';
 import type { EventLog, VerifyReport } from '../log/index.ts';
@@ -36,6 +37,7 @@ export class LocalKernel implements KernelApi {
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #onHandover: (() => void) | undefined;
   readonly #materialized: () => Promise<void>;
+  readonly #runtime: CapsuleRuntime | undefined;
 
   constructor(
     log: EventLog,
@@ -51,6 +53,8 @@ export class LocalKernel implements KernelApi {
       onHandover?: () => void;
       /** Resolves once materialized files caught up with the projections. */
       materialized?: () => Promise<void>;
+      /** Runs capsules for `callCapsule`. */
+      runtime?: CapsuleRuntime;
     },
   ) {
     this.#log = log;
@@ -61,6 +65,7 @@ export class LocalKernel implements KernelApi {
     this.#onClose = options.onClose;
     this.#onHandover = options.onHandover;
     this.#materialized = options.materialized ?? (async () => {});
+    this.#runtime = options.runtime;
   }
 
   async status(): Promise<KernelStatus> {
@@ -160,6 +165,12 @@ export class LocalKernel implements KernelApi {
     const [event] = await this.#log.append([{ type: 'capsule.removed', v: 1, source: options.source, data: { capsuleId } }]);
     await this.#materialized();
     return { capsuleId, seq: event?.seq ?? 0 };
+  }
+
+  async callCapsule(capsuleId: string, fn: string, input: string, options: { component?: string } = {}): Promise<{ output: string }> {
+    if (this.#runtime === undefined) throw new KernelError(ErrorCode.Unsupported, 'Cannot call capsules as this kernel runs none');
+    const output = await this.#runtime.call(capsuleId, fn, input, options);
+    return { output: Buffer.from(output).toString('utf8') };
   }
 
   async shutdown(): Promise<void> {

@@ -41,6 +41,12 @@ export const callArgs = {
     archive: v.pipe(v.string(), v.maxLength(16 * 1024 * 1024), v.base64()),
     source: UserSource,
   }),
+  callCapsule: v.object({
+    capsuleId: v.pipe(v.string(), v.maxLength(64)),
+    fn: v.pipe(v.string(), v.maxLength(256)),
+    input: v.pipe(v.string(), v.maxLength(8 * 1024 * 1024)),
+    component: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  }),
   removeCapsule: v.object({ capsuleId: v.pipe(v.string(), v.maxLength(64)), source: UserSource }),
 } as const;
 
@@ -111,6 +117,10 @@ export function kernelHandler(api: KernelApi): {
         case 'installCapsule': {
           const a = parseArgs(op, callArgs.installCapsule, args);
           return api.installCapsule(Buffer.from(a.archive, 'base64'), { source: a.source });
+        }
+        case 'callCapsule': {
+          const a = parseArgs(op, callArgs.callCapsule, args);
+          return api.callCapsule(a.capsuleId, a.fn, a.input, a.component === undefined ? {} : { component: a.component });
         }
         case 'removeCapsule': {
           const a = parseArgs(op, callArgs.removeCapsule, args);

@@ -108,6 +108,10 @@ export class RemoteKernel implements KernelApi {
     return this.#call('installCapsule', { archive: Buffer.from(archive).toString('base64'), source: options.source });
   }
 
+  callCapsule(capsuleId: string, fn: string, input: string, options: { component?: string } = {}): Promise<{ output: string }> {
+    return this.#call('callCapsule', { capsuleId, fn, input, ...options });
+  }
+
   removeCapsule(capsuleId: string, options: { source: string }): Promise<{ capsuleId: string; seq: number }> {
     return this.#call('removeCapsule', { capsuleId, source: options.source });
   }
