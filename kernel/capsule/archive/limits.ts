@@ -32,17 +32,19 @@ export type ArchiveLimitsInput = Partial<ArchiveLimits>;
  * value is not a positive safe integer.
  */
 export function resolveLimits(input: ArchiveLimitsInput = {}): ArchiveLimits {
-  const limits = { ...DEFAULT_ARCHIVE_LIMITS, ...stripUndefined(input) };
-  for (const [key, value] of Object.entries(limits)) {
+  const pick = (key: keyof ArchiveLimits): number => {
+    const value = input[key] ?? DEFAULT_ARCHIVE_LIMITS[key];
     if (!Number.isSafeInteger(value) || value <= 0) {
       throw new KernelError(ErrorCode.InvalidArgument, `Cannot use archive limit "${key}" as ${String(value)} is not a positive integer`);
     }
-  }
-  return limits;
-}
-
-function stripUndefined(input: ArchiveLimitsInput): ArchiveLimitsInput {
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+    return value;
+  };
+  return {
+    maxEntries: pick('maxEntries'),
+    maxTotalBytes: pick('maxTotalBytes'),
+    maxFileBytes: pick('maxFileBytes'),
+    maxPathBytes: pick('maxPathBytes'),
+  };
 }
 
 /** What an entry of a `.capsule` archive is, once it passed every check. */

@@ -132,6 +132,19 @@ describe('packCapsule()', () => {
     assert.equal(second.entries, 2);
   });
 
+  test('`packCapsule()` leaves out what the filter rejects when a filter is given', async () => {
+    await using dir = await tempDir('pack-');
+    await writeFile(join(dir.path, 'Capsule.toml'), minimalManifest('filtered', 'w.wasm'));
+    await writeFile(join(dir.path, 'w.wasm'), 'w');
+    await mkdir(join(dir.path, '.git', 'objects'), { recursive: true });
+    await writeFile(join(dir.path, '.git', 'objects', 'x'), 'history');
+    await writeFile(join(dir.path, 'notes.tmp'), 'scratch');
+
+    const { archive } = await packCapsuleBuffer(dir.path, { filter: (path) => path !== '.git' && !path.endsWith('.tmp') });
+
+    assert.deepEqual(list(archive).map((e) => e.path), ['Capsule.toml', 'w.wasm']);
+  });
+
   const refusals: readonly { name: string; code: string; setup: (dir: string) => Promise<void>; says: RegExp }[] = [
     { name: 'there is no Capsule.toml', code: ErrorCode.CapsuleInvalid, setup: async (d) => writeFile(join(d, 'x'), 'x'), says: /no Capsule\.toml/ },
     { name: 'the manifest is invalid', code: ErrorCode.ManifestInvalid, setup: async (d) => writeFile(join(d, 'Capsule.toml'), '[package]\n'), says: /package\.name/ },

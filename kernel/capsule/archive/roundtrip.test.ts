@@ -83,6 +83,13 @@ describe('unpackCapsule()', () => {
     await assert.rejects(unpackCapsule(join(dir.path, 'a.capsule'), join(dir.path, 'no', 'dest')), (error) => isKernelError(error, ErrorCode.PathNotFound));
   });
 
+  test('`unpackCapsuleBuffer()` refuses with INVALID_ARGUMENT when a limit is not a positive integer', async () => {
+    await using dir = await tempDir('roundtrip-');
+
+    await assert.rejects(unpackCapsuleBuffer(Buffer.alloc(0), join(dir.path, 'dest'), { maxEntries: 0 }), (error) => isKernelError(error, ErrorCode.InvalidArgument));
+    await assert.rejects(unpackCapsuleBuffer(Buffer.alloc(0), join(dir.path, 'dest'), { maxFileBytes: 1.5 }), (error) => isKernelError(error, ErrorCode.InvalidArgument));
+  });
+
   test('`unpackCapsule()` refuses with NOT_FOUND when the archive file is missing', async () => {
     await using dir = await tempDir('roundtrip-');
 

@@ -125,7 +125,8 @@ const REFUSED_TYPES: Readonly<Record<string, string>> = {
  * (ARCHIVE_UNSAFE_ENTRY); more than `maxEntries` entries, a file over `maxFileBytes`, declared
  * sizes over `maxTotalBytes` (ARCHIVE_TOO_LARGE); bad checksums, truncation, duplicate paths,
  * non-zero data after the end marker (ARCHIVE_INVALID). Supports pax (`x`) and GNU long-name
- * (`L`) headers; a global pax header (`g`) may only carry a comment.
+ * (`L`) headers; a global pax header (`g`) may only carry a comment. Leading `./` is dropped
+ * and a `./` root directory entry skipped, as `tar -C dir -czf x .` writes them. Never writes.
  */
 export async function* readTarEntries(
   chunks: AsyncIterator<Buffer>,
