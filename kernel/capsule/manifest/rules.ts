@@ -1,4 +1,5 @@
 import semver from 'semver';
+import { isPattern } from '../../bus/subject.ts';
 
 /** A capsule id: lowercase letters, digits and `-`, starting with a letter or digit, 1 to 63 characters. */
 export const CAPSULE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -47,20 +48,14 @@ export function isSemverRange(range: string): boolean {
   return range.trim() !== '' && range.length <= 256 && semver.validRange(range) !== null;
 }
 
-const SUBJECT_TOKEN = /^[a-z0-9-]+$/;
 
 /**
  * True when `pattern` is a NATS-style subject pattern: dot-separated tokens of `[a-z0-9-]`,
  * `*` for one token, `>` only as the last token; at most 256 bytes and 16 tokens.
  */
-// TODO(capsule): switch to parsePattern from kernel/bus/subject.ts once it lands #3
+/** Whether `pattern` is a valid NATS-style subscription pattern (the bus's own rule). */
 export function isSubjectPattern(pattern: string): boolean {
-  if (pattern === '' || pattern.length > 256) return false;
-  const tokens = pattern.split('.');
-  if (tokens.length > 16) return false;
-  return tokens.every(
-    (token, index) => token === '*' || (token === '>' && index === tokens.length - 1) || SUBJECT_TOKEN.test(token),
-  );
+  return isPattern(pattern);
 }
 
 const HOST_LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
