@@ -9,7 +9,7 @@ import { verifyRecords, type VerifyReport } from './verify.ts';
 
 /** The on-disk format this build writes; a log with a higher one is refused. */
 export const LOG_FORMAT = 1;
-const CATCH_UP_BATCH = 10_000;
+const CATCH_UP_BATCH = 50_000;
 
 /** Options of {@link openEventLog}. */
 export interface EventLogOptions {

@@ -3,7 +3,7 @@ import { ErrorCode, KernelError } from '../errors/index.ts';
 import type { Logger } from '../logger/index.ts';
 import { assertReadableEvent, type HashedEvent } from '../events/index.ts';
 import type { JsonValue, ProjectionDefinition, ProjectionStatus, StateReader, StateWriter } from '../projection/index.ts';
-import { decodeRecord } from './record.ts';
+import { decodeRecord, peekType } from './record.ts';
 
 /** Pending changes of one projection: key → JSON text, or null for a delete. */
 type Changes = Map<string, string | null>;
@@ -14,6 +14,16 @@ interface Slot {
   readonly def: ProjectionDefinition;
   readonly db: Database<string, string>;
   readonly types: ReadonlySet<string>;
+}
+
+/** A projection behind the head during one catch-up step, and the changes it has made so far. */
+interface Lagging {
+  readonly slot: Slot;
+  readonly from: number;
+  readonly end: number;
+  readonly target: number;
+  readonly overlay: Overlay;
+  ok: boolean;
 }
 
 interface Checkpoint {
@@ -132,37 +142,63 @@ export class Projector {
 
   /**
    * In a write txn: moves every lagging, unpinned projection forward by at most `max` events,
-   * never past `until`. Returns true while some projection is still behind.
+   * never past `until`. Returns true while some projection is still behind. Projections at
+   * the same checkpoint share one read of the range, each event decoded once and only when
+   * one of them reads its type; nothing is put until every reducer has run.
    */
   catchUpStep(head: number, max: number, until = head): boolean {
-    let behind = false;
+    const groups = new Map<number, Lagging[]>();
     for (const slot of this.#slots.values()) {
       const st = this.status(slot.def.name);
       const target = Math.min(head, st.pinnedAt ?? until);
       if (st.checkpoint >= target || this.#failed.has(slot.def.name)) continue;
-      const end = Math.min(target, st.checkpoint + max);
-      const overlay: Overlay = new Map();
-      try {
-        for (const { value } of this.#events.getRange({ start: st.checkpoint + 1, end: end + 1 })) {
-          const event = decodeRecord(value);
-          if (slot.types.has(event.type)) assertReadableEvent(event);
-          this.applyTo([slot], event, overlay, overlay);
-        }
-      } catch (cause) {
-        // A log this build cannot read stops every replay: nothing was put yet in this txn.
-        if (cause instanceof KernelError && cause.code === ErrorCode.EventVersionUnsupported) throw cause;
-        const error = new KernelError(ErrorCode.ProjectionFailed, `Cannot apply projection "${slot.def.name}" after seq ${st.checkpoint}`, {
-          cause,
-          details: { name: slot.def.name, seq: st.checkpoint },
-        });
-        this.#failed.set(slot.def.name, error);
-        this.#logger.error('projection failed', { projection: slot.def.name, seq: st.checkpoint, code: error.code });
-        continue;
+      const member: Lagging = { slot, from: st.checkpoint, end: Math.min(target, st.checkpoint + max), target, overlay: new Map(), ok: true };
+      const group = groups.get(st.checkpoint);
+      if (group === undefined) groups.set(st.checkpoint, [member]);
+      else group.push(member);
+    }
+    for (const [from, members] of groups) this.#replayRange(from, members);
+    let behind = false;
+    for (const members of groups.values()) {
+      for (const m of members) {
+        if (!m.ok) continue;
+        this.commit([m.slot], m.overlay, m.end);
+        if (m.end < m.target) behind = true;
       }
-      this.commit([slot], overlay, end);
-      if (end < target) behind = true;
     }
     return behind;
+  }
+
+  /** Applies events `from + 1` up to each member's `end` into its overlay; a failing member is set aside. */
+  #replayRange(from: number, members: readonly Lagging[]): void {
+    const last = Math.max(...members.map((m) => m.end));
+    for (const { key, value } of this.#events.getRange({ start: from + 1, end: last + 1 })) {
+      const type = peekType(value);
+      let event: HashedEvent | null = null;
+      for (const m of members) {
+        if (!m.ok || key > m.end || (type !== null && !m.slot.types.has(type))) continue;
+        try {
+          event ??= decodeRecord(value);
+          if (m.slot.types.has(event.type)) assertReadableEvent(event);
+          this.applyTo([m.slot], event, m.overlay, m.overlay);
+        } catch (cause) {
+          // A log this build cannot read stops every replay: nothing was put yet in this txn.
+          if (cause instanceof KernelError && cause.code === ErrorCode.EventVersionUnsupported) throw cause;
+          this.#fail(m, cause);
+        }
+      }
+    }
+  }
+
+  #fail(m: Lagging, cause: unknown): void {
+    const name = m.slot.def.name;
+    const error = new KernelError(ErrorCode.ProjectionFailed, `Cannot apply projection "${name}" after seq ${m.from}`, {
+      cause,
+      details: { name, seq: m.from },
+    });
+    m.ok = false;
+    this.#failed.set(name, error);
+    this.#logger.error('projection failed', { projection: name, seq: m.from, code: error.code });
   }
 
   /** In a write txn: clears the named projections to seq 0; `pinAt` freezes them at that seq. */

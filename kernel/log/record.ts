@@ -46,6 +46,23 @@ export function splitRecord(record: string): { hash: string; body: string } {
 
 /** Parses a stored record into an event. The caller vouches for the record's origin. */
 export function decodeRecord(record: string): HashedEvent {
-  const event = JSON.parse(record.slice(64)) as Omit<HashedEvent, 'hash'>;
-  return { ...event, hash: record.slice(0, 64) };
+  // The parsed object is fresh: give it its hash in place rather than copying it.
+  const event = JSON.parse(record.slice(64)) as { hash: string };
+  event.hash = record.slice(0, 64);
+  return event as unknown as HashedEvent;
+}
+
+const TYPE_FIELD = ',"type":"';
+
+/**
+ * The `type` of a stored record, read from its canonical text without parsing it (see
+ * {@link encodeBody}: only numbers and JSON strings come before it, and a JSON string cannot
+ * hold `,"type":"` unescaped); null when the text is not in that form.
+ */
+export function peekType(record: string): string | null {
+  const at = record.indexOf(TYPE_FIELD, 64);
+  if (at === -1) return null;
+  const start = at + TYPE_FIELD.length;
+  const end = record.indexOf('"', start);
+  return end === -1 ? null : record.slice(start, end);
 }
