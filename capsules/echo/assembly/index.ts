@@ -38,7 +38,7 @@ export function exercise(): i32 {
   log("info", "exercising for " + req.name);
 
   const sub = ipcSubscribe("echo.in.>");
-  if (sub === null) return fail("SUBSCRIBE", lastError()!.message);
+  if (sub === null) return fail(lastError()!.code, lastError()!.message);
   ipcPublish("echo.out.greeting", '{"text":' + JSON.stringify(r.greeting) + "}");
 
   kvSet("user:" + req.name, r.greeting);
@@ -130,5 +130,14 @@ export function poll(): i32 {
   const lines: string[] = [];
   for (let i = 0; i < messages.length; i++) lines.push(messages[i].subject + "=" + messages[i].payload.data);
   outputString(lines.join("\n"));
+  return 0;
+}
+
+// Writes and publishes, then never returns: the host's timeout must drop both.
+export function write_then_spin(): i32 {
+  kvSet("never", "written");
+  ipcPublish("echo.out.never", "{}");
+  let x: u64 = 1;
+  while (x != 0) x = x * 6364136223846793005 + 1442695040888963407;
   return 0;
 }
