@@ -5,6 +5,7 @@
  * preset, the compiler and library versions and the optimisation flag.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,17 @@ import { ErrorCode, KernelError } from '../../kernel/errors/index.ts';
 import { checkModuleInterface } from '../../kernel/host/wasm-module.ts';
 import { Wasm } from '../../kernel/host/wasm-api.ts';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+/** The Astrid checkout: the nearest folder above this file holding the SDK (works from dist/ too). */
+function findRepo(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'capsules', 'sdk', 'preset.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new KernelError(ErrorCode.NotFound, 'Cannot find the Astrid capsule SDK above the build tool');
+    dir = up;
+  }
+  return dir;
+}
+const REPO = findRepo();
 const CAPSULES = join(REPO, 'capsules');
 const SDK = join(CAPSULES, 'sdk', 'assembly');
 const PRESET = join(CAPSULES, 'sdk', 'preset.json');

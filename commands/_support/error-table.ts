@@ -64,6 +64,8 @@ const table: Partial<Record<ErrorCode, ErrorOutcome>> = {
   [ErrorCode.BuildFailed]: { exit: Exit.Usage, hint: 'Fix the compiler errors shown.' },
   [ErrorCode.HandleInvalid]: { exit: Exit.Security, hint: 'Mint a fresh handle with `astrid cap mint`.' },
   [ErrorCode.PathEscape]: { exit: Exit.Security, hint: 'Paths must stay inside their root.' },
+  [ErrorCode.PathExists]: { exit: Exit.Usage, hint: 'Choose another name or remove the existing path first.' },
+  [ErrorCode.PathNotFound]: { exit: Exit.NotFound, hint: 'Check the path.' },
   [ErrorCode.PathIgnored]: { exit: Exit.Security, hint: 'The path is hidden by .astridignore or a built-in secret rule.' },
 };
 
