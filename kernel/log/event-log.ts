@@ -355,11 +355,11 @@ export class EventLog implements AsyncDisposable {
           const id = `${this.origin}:${s}`;
           const body = encodeBody({ seq: s, id, origin: this.origin, ts, type: event.type, v: event.v, source: event.source, subject: event.subject, dataJson, prev: p });
           const hash = sha256Hex(body);
-          const stored1: HashedEvent = {
-            seq: s, id, origin: this.origin, ts, type: event.type, v: event.v, source: event.source,
-            ...(event.subject === undefined ? {} : { subject: event.subject }),
-            data: event.data, prev: p, hash,
-          };
+          // Two literals rather than a spread: this runs once per event.
+          const stored1: HashedEvent =
+            event.subject === undefined
+              ? { seq: s, id, origin: this.origin, ts, type: event.type, v: event.v, source: event.source, data: event.data, prev: p, hash }
+              : { seq: s, id, origin: this.origin, ts, type: event.type, v: event.v, source: event.source, subject: event.subject, data: event.data, prev: p, hash };
           this.#projector.applyTo(live, stored1, group, overlay);
           stored.push(stored1);
           records.push([s, encodeRecord(hash, body)]);

