@@ -183,3 +183,46 @@ describe('createCapsuleHost()', { timeout: 60_000 }, () => {
     await assert.rejects(host.load({ capsuleId: 'e', wasm, limits: { timeoutMs: 0 } }), (e) => isKernelError(e, ErrorCode.CapsuleInvalid));
   });
 });
+
+describe('airlocks through the bridge', { timeout: 60_000 }, () => {
+  test('`astrid_kv_get` answers CAPABILITY_DENIED without a kv grant and the value with one', async () => {
+    const services = createMemoryHostServices();
+    await services.kvSet('reader', 'k', 'zoë');
+    await using host = createCapsuleHost({ services, spareWorkers: 0 });
+    await using denied = await host.load({ capsuleId: 'reader', wasm: await watFixture('kv-reader') });
+    await using allowed = await host.load({ capsuleId: 'reader', wasm: await watFixture('kv-reader'), grant: { kv: ['read'] } });
+
+    const no = JSON.parse(text(await denied.call('get', 'k'))) as { ok: boolean; code: string };
+    const yes: unknown = JSON.parse(text(await allowed.call('get', 'k')));
+
+    assert.equal(no.ok, false);
+    assert.equal(no.code, ErrorCode.CapabilityDenied);
+    assert.deepEqual(yes, { ok: true, value: 'zoë' });
+  });
+
+  test('`call()` times out even while the kernel never answers a bridge request', async () => {
+    const services = createMemoryHostServices();
+    services.kvGet = () => new Promise<never>(() => undefined);
+    await using host = createCapsuleHost({ services, spareWorkers: 0 });
+    await using reader = await host.load({ capsuleId: 'reader', wasm: await watFixture('kv-reader'), grant: { kv: ['read'] }, limits: { timeoutMs: 200 } });
+
+    await assert.rejects(reader.call('get', 'k'), (e) => isKernelError(e, ErrorCode.CapsuleTimeout));
+    services.kvGet = () => 'back';
+
+    assert.deepEqual(JSON.parse(text(await reader.call('get', 'k'))), { ok: true, value: 'back' });
+  });
+
+  test('a kernel failure reaches the capsule as INTERNAL without its details', async () => {
+    const services = createMemoryHostServices();
+    services.kvGet = () => {
+      throw new Error('secret path /home/x');
+    };
+    await using host = createCapsuleHost({ services, spareWorkers: 0 });
+    await using reader = await host.load({ capsuleId: 'reader', wasm: await watFixture('kv-reader'), grant: { kv: ['read'] } });
+
+    const result = JSON.parse(text(await reader.call('get', 'k'))) as { code: string; message: string };
+
+    assert.equal(result.code, ErrorCode.Internal);
+    assert.ok(!result.message.includes('secret'));
+  });
+});

@@ -38,6 +38,8 @@ export interface CapsuleHost extends AsyncDisposable {
    * `CAPSULE_INVALID` (bad grant or limits), `CAPSULE_CLOSED` (host closed).
    */
   load(options: LoadOptions): Promise<CapsuleInstance>;
+  /** Resolves once the spare workers are booted, so the next load starts fast. */
+  ready(): Promise<void>;
   /** The instances currently open. */
   readonly instances: ReadonlySet<CapsuleInstance>;
   /** Closes every instance and spare worker. Idempotent. */
@@ -69,6 +71,7 @@ export function createCapsuleHost(options: CapsuleHostOptions): CapsuleHost {
 
   return {
     instances,
+    ready: () => pool.ready(),
     async load(load: LoadOptions): Promise<CapsuleInstance> {
       if (closing !== null) throw new KernelError(ErrorCode.CapsuleClosed, `Cannot load capsule "${load.capsuleId}" as the host is closed`);
       const grant = parseGrant(load.capsuleId, load.grant ?? {});

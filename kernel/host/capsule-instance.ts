@@ -1,8 +1,9 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { ErrorCode, KernelError, isKernelError, type WireError } from '../errors/index.ts';
+import { ErrorCode, KernelError } from '../errors/index.ts';
 import type { Logger } from '../logger/index.ts';
 import { AirlockLimits, type CapsuleGrant, GrantChecker } from './grant.ts';
 import { FLAG, type BridgeReply, type BridgeRequest, type FromWorker, type InitMessage } from './protocol.ts';
+import { KernelPort, toWire } from './kernel-port.ts';
 import type { CallEffects, HostServices } from './services.ts';
 import type { CompiledCapsule } from './wasm-module.ts';
 import type { WorkerPool } from './worker-pool.ts';
@@ -74,7 +75,7 @@ export class CapsuleInstance implements AsyncDisposable {
   /** sha256 of the wasm bytes the instance runs. */
   readonly digest: string;
   readonly #ctx: InstanceContext;
-  readonly #checker: GrantChecker;
+  readonly #port: KernelPort;
   #current: Promise<Generation> | null = null;
   #live: Generation | null = null;
   #tail: Promise<unknown> = Promise.resolve();
@@ -87,7 +88,7 @@ export class CapsuleInstance implements AsyncDisposable {
     this.#ctx = ctx;
     this.capsuleId = ctx.capsuleId;
     this.digest = ctx.compiled.digest;
-    this.#checker = new GrantChecker(ctx.capsuleId, ctx.grant);
+    this.#port = new KernelPort(ctx.capsuleId, ctx.services, new GrantChecker(ctx.capsuleId, ctx.grant), ctx.logger);
   }
 
   /** Starts the first generation; rejects with the instantiation error. */
@@ -210,17 +211,13 @@ export class CapsuleInstance implements AsyncDisposable {
         void this.#serve(gen, msg.request);
         return;
       case 'log':
-        try {
-          this.#ctx.services.log(this.capsuleId, msg.level, msg.message);
-        } catch (error) {
-          this.#ctx.logger.warn('capsule log line dropped', { capsuleId: this.capsuleId, error: String(error) });
-        }
+        this.#port.log(msg.level, msg.message);
         return;
       case 'done':
         if (gen.pending?.id === msg.id) void this.#finish(gen.pending, msg.effects, msg.output);
         return;
       case 'failed':
-        if (msg.recycled) this.#dropSubscriptions(gen);
+        if (msg.recycled) this.#port.dropSubscriptions(gen.subscriptions);
         if (gen.pending?.id === msg.id) gen.pending.settle(KernelError.fromWire(msg.error));
         return;
       default:
@@ -230,84 +227,25 @@ export class CapsuleInstance implements AsyncDisposable {
 
   async #finish(pending: Pending, effects: CallEffects, output: Uint8Array): Promise<void> {
     try {
-      await this.#commit(effects);
+      await this.#port.commit(effects);
       pending.settle(null, output);
     } catch (error) {
       pending.settle(error);
     }
   }
 
-  async #commit(effects: CallEffects): Promise<void> {
-    if (effects.kv.length === 0 && effects.published.length === 0) return;
-    // The worker checked these already; the main thread's check is the authoritative one.
-    if (effects.kv.length > 0) this.#checker.checkKv(true);
-    for (const p of effects.published) this.#checker.checkPublish(p.subject);
-    const { services } = this.#ctx;
-    if (services.commit !== undefined) {
-      await services.commit(this.capsuleId, effects);
-      return;
-    }
-    const ops: Promise<unknown>[] = [];
-    for (const w of effects.kv) {
-      ops.push(Promise.resolve(w.value === null ? services.kvDelete(this.capsuleId, w.key) : services.kvSet(this.capsuleId, w.key, w.value)));
-    }
-    for (const p of effects.published) ops.push(Promise.resolve(services.ipcPublish(this.capsuleId, p.subject, p.payloadJson)));
-    await Promise.all(ops);
-  }
-
   async #serve(gen: Generation, request: BridgeRequest): Promise<void> {
     let reply: BridgeReply;
     try {
-      reply = { ok: true, value: await this.#answer(gen, request) };
+      reply = { ok: true, value: await this.#port.answer(request, gen.subscriptions, () => gen.dead) };
     } catch (error) {
+      this.#port.noteFailure(request, error);
       reply = { ok: false, error: toWire(error) };
-      if (!isKernelError(error)) this.#ctx.logger.error('host service failed', { capsuleId: this.capsuleId, op: request.op, error: String(error) });
     }
     if (gen.dead) return;
     gen.replyPort.postMessage(reply);
     Atomics.store(gen.flag, FLAG, 1);
     Atomics.notify(gen.flag, FLAG);
-  }
-
-  async #answer(gen: Generation, request: BridgeRequest): Promise<unknown> {
-    const { services } = this.#ctx;
-    const id = this.capsuleId;
-    switch (request.op) {
-      case 'kvGet':
-        this.#checker.checkKv(false);
-        return services.kvGet(id, request.key);
-      case 'kvList':
-        this.#checker.checkKv(false);
-        return [...(await services.kvList(id, request.prefix))];
-      case 'configGet':
-        this.#checker.checkConfig(request.key);
-        return services.configGet(id, request.key);
-      case 'ipcSubscribe': {
-        this.#checker.checkSubscribe(request.pattern);
-        const sid = await services.ipcSubscribe(id, request.pattern);
-        gen.subscriptions.add(sid);
-        // A late answer for a recycled generation: nobody can use this subscription.
-        if (gen.dead) this.#dropSubscriptions(gen);
-        return sid;
-      }
-      case 'ipcUnsubscribe':
-        if (!gen.subscriptions.delete(request.id)) return false;
-        return services.ipcUnsubscribe(id, request.id);
-      case 'ipcPoll':
-        if (!gen.subscriptions.has(request.id)) {
-          throw new KernelError(ErrorCode.NotFound, `Cannot poll subscription "${request.id}" as capsule "${id}" has no such subscription`);
-        }
-        return services.ipcPoll(id, request.id, request.max);
-    }
-  }
-
-  #dropSubscriptions(gen: Generation): void {
-    for (const sid of gen.subscriptions) {
-      Promise.resolve()
-        .then(() => this.#ctx.services.ipcUnsubscribe(this.capsuleId, sid))
-        .catch((error: unknown) => this.#ctx.logger.warn('unsubscribe failed', { capsuleId: this.capsuleId, error: String(error) }));
-    }
-    gen.subscriptions.clear();
   }
 
   /** Ends a generation for good: rejects its call, terminates its worker, drops its subscriptions. */
@@ -323,7 +261,7 @@ export class CapsuleInstance implements AsyncDisposable {
 
   #retire(gen: Generation): void {
     gen.dead = true;
-    this.#dropSubscriptions(gen);
+    this.#port.dropSubscriptions(gen.subscriptions);
     gen.replyPort.close();
     void gen.worker.terminate();
     // Forget it so that the next call starts a fresh generation.
@@ -356,9 +294,4 @@ export class CapsuleInstance implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-function toWire(error: unknown): WireError {
-  if (isKernelError(error)) return error.toJSON();
-  return { code: ErrorCode.Internal, message: 'Cannot complete the host call as the kernel failed internally' };
 }

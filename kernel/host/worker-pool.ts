@@ -74,6 +74,11 @@ export class WorkerPool implements AsyncDisposable {
     return worker;
   }
 
+  /** Resolves once every spare has booted (failed boots are ignored). */
+  async ready(): Promise<void> {
+    await Promise.all(this.#spares.map((p) => p.catch(() => undefined)));
+  }
+
   #refill(): void {
     while (!this.#closed && this.#spares.length < this.#size) {
       const spare = bootWorker().then((w) => {

@@ -1,0 +1,102 @@
+/**
+ * Capsule host benchmarks. Prints one JSON line per figure:
+ * `{ name, value, unit, baseline, ratio }`, where `baseline` is the same operation on raw
+ * `@extism/extism` in foreground mode in this process (no worker, no preemption), and
+ * `ratio = value / baseline`. Numbers are medians unless the unit says otherwise.
+ *
+ * Run: node --import tsx bench/capsule-host.bench.ts
+ */
+import { createPlugin, type CallContext } from '@extism/extism';
+import { buildCapsuleWasm } from '../capsules/tools/build.ts';
+import { createCapsuleHost, createMemoryHostServices } from '../kernel/host/index.ts';
+import { Wasm } from '../kernel/host/wasm-api.ts';
+
+function median(samples: readonly number[]): number {
+  const s = [...samples].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function report(name: string, value: number, unit: string, baseline: number | null): void {
+  const round = (n: number): number => Number(n.toPrecision(4));
+  console.log(JSON.stringify({ name, value: round(value), unit, baseline: baseline === null ? null : round(baseline), ratio: baseline === null ? null : round(value / baseline) }));
+}
+
+async function timeEach(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+/** Host functions for a raw plugin: every airlock, answering like a trivial in-memory kernel. */
+function rawFunctions(): Record<string, Record<string, (cx: CallContext, ...args: bigint[]) => bigint>> {
+  const ok = (cx: CallContext, value: string): bigint => cx.store(`{"ok":true,"value":${value}}`);
+  const names = ['astrid_ipc_publish', 'astrid_ipc_subscribe', 'astrid_ipc_unsubscribe', 'astrid_ipc_poll', 'astrid_kv_set', 'astrid_kv_delete', 'astrid_kv_list', 'astrid_log', 'astrid_config_get', 'astrid_abort'];
+  const user: Record<string, (cx: CallContext, ...args: bigint[]) => bigint> = Object.fromEntries(names.map((n) => [n, (cx: CallContext) => ok(cx, 'null')]));
+  user['astrid_kv_get'] = (cx, key) => {
+    cx.read(key)?.text();
+    return ok(cx, '"v"');
+  };
+  return { 'extism:host/user': user };
+}
+
+const CALLS = 3000;
+const input = 'x'.repeat(100);
+const { wasm } = await buildCapsuleWasm('capsules/echo');
+const module = await Wasm.compile(wasm);
+
+// Raw Extism, foreground, same module: the baseline.
+const raw = await createPlugin({ wasm: [{ module }] } as never, { functions: rawFunctions() });
+const rawCall = async (fn: string, arg: string): Promise<void> => {
+  (await raw.call(fn, arg))?.bytes();
+  await raw.reset(); // 1.0.3 never recycles blocks otherwise
+};
+for (let i = 0; i < 500; i++) await rawCall('echo', input);
+const rawEcho = median(await timeEach(CALLS, () => rawCall('echo', input)));
+
+const services = createMemoryHostServices();
+services.kvOf('bench');
+await services.kvSet('bench', 'bench', 'v');
+const grant = { kv: ['read' as const] };
+{
+  await using host = createCapsuleHost({ services, spareWorkers: 1 });
+  await using echo = await host.load({ capsuleId: 'bench', wasm, grant });
+  for (let i = 0; i < 500; i++) await echo.call('echo', input);
+  const hostEcho = median(await timeEach(CALLS, () => echo.call('echo', input)));
+  report('capsule.call.echo-100B', hostEcho * 1000, 'us', rawEcho * 1000);
+
+  // kv_get inside one call: a repeated key (served from the call's read snapshot in the
+  // worker) and distinct keys (each a synchronous round trip to the main thread).
+  const LOOP = 10_000;
+  const rawLoop = median(await timeEach(20, () => rawCall('kv_loop', String(LOOP))));
+  const hostLoop = median(await timeEach(20, () => echo.call('kv_loop', String(LOOP))));
+  report('capsule.kv_get.same-key', LOOP / (hostLoop / 1000), 'calls/s', LOOP / (rawLoop / 1000));
+  const DISTINCT = 2_000;
+  const rawDistinct = median(await timeEach(10, () => rawCall('kv_loop_distinct', String(DISTINCT))));
+  const hostDistinct = median(await timeEach(10, () => echo.call('kv_loop_distinct', String(DISTINCT))));
+  report('capsule.kv_get.distinct-keys', DISTINCT / (hostDistinct / 1000), 'calls/s', DISTINCT / (rawDistinct / 1000));
+
+  // Start of an instance whose module is cached, with a spare worker ready (the pool
+  // refills between loads) and without one (a thread start each time).
+  const rawStart = median(await timeEach(50, async () => (await createPlugin({ wasm: [{ module }] } as never, { functions: rawFunctions() })).close()));
+  const warm: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    await host.ready(); // let the pool refill its spare
+    const t0 = performance.now();
+    const instance = await host.load({ capsuleId: `start-${i}`, wasm, grant });
+    warm.push(performance.now() - t0);
+    await instance.close();
+  }
+  report('capsule.start.cached-module.spare-worker', median(warm), 'ms', rawStart);
+}
+{
+  await using cold = createCapsuleHost({ services, spareWorkers: 0 });
+  const samples = await timeEach(10, async () => (await cold.load({ capsuleId: 'cold', wasm, grant })).close());
+  const rawStart = median(await timeEach(50, async () => (await createPlugin({ wasm: [{ module }] } as never, { functions: rawFunctions() })).close()));
+  report('capsule.start.cached-module.new-worker', median(samples), 'ms', rawStart);
+}
+await raw.close();
