@@ -164,17 +164,18 @@ export async function buildCapsuleWasm(dir: string, options: BuildOptions = {}):
 }
 
 /**
- * Builds every first-party capsule: each folder under `capsules/` with both a
- * `Capsule.toml` and an `assembly/index.ts`. Returns results by folder name.
+ * Builds every first-party capsule: each folder under `capsules/` with an
+ * `assembly/index.ts`, except the SDK itself (a library). Returns results by folder name,
+ * in name order; stops at the first `BUILD_FAILED`.
  */
 export async function buildAllFirstParty(options: BuildOptions = {}): Promise<Map<string, BuildResult>> {
   const results = new Map<string, BuildResult>();
-  for (const entry of await readdir(CAPSULES, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
+  const entries = (await readdir(CAPSULES, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name === 'sdk') continue;
     const dir = join(CAPSULES, entry.name);
-    const manifest = await stat(join(dir, 'Capsule.toml')).catch(() => null);
     const source = await stat(join(dir, 'assembly', 'index.ts')).catch(() => null);
-    if (manifest?.isFile() !== true || source?.isFile() !== true) continue;
+    if (source?.isFile() !== true) continue;
     results.set(entry.name, await buildCapsuleWasm(dir, options));
   }
   return results;

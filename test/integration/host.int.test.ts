@@ -196,7 +196,7 @@ describe('buildCapsuleWasm()', { timeout: 300_000 }, () => {
     await assert.rejects(buildCapsuleWasm(capsule, { optimize: false, cacheDir: join(dir.path, 'cache') }), (e) => isKernelError(e, ErrorCode.BuildFailed) && e.message.includes('env.Date.now'));
   });
 
-  test('`buildAllFirstParty()` builds every capsule folder with a manifest and sources', async () => {
+  test('`buildAllFirstParty()` builds every capsule folder with sources but not the SDK', async () => {
     const all = await buildAllFirstParty();
 
     assert.ok(all.has('echo'));
