@@ -53,6 +53,44 @@ export const CapsuleDeliveryFailedSchema = v.object({
   code: v.string(),
   message: v.pipe(v.string(), v.maxLength(2048)),
 });
+/** A VFS session id: lowercase letters and digits, as `vfs session open` prints it. */
+export const VfsSessionIdSchema = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'Expected a session id of lowercase letters, digits and "-"'));
+/** A normalised virtual path as recorded in `vfs.*` events (checked again by the overlay). */
+const VfsPathSchema = v.pipe(v.string(), v.startsWith('/'), v.maxLength(4096), v.regex(/^\/(?!\/)[^\u0000-\u001f\u007f\\]*$/, 'Expected a normalised virtual path'));
+/** `vfs.session.opened` v1: an overlay session over a read-only lower directory (absolute host path). */
+export const VfsSessionOpenedSchema = v.object({ session: VfsSessionIdSchema, lower: v.pipe(v.string(), v.startsWith('/'), v.maxLength(4096)) });
+/** `vfs.file.written` v1: a file of the upper layer now holds blob `blob`. */
+export const VfsFileWrittenSchema = v.object({
+  session: VfsSessionIdSchema,
+  path: VfsPathSchema,
+  blob: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
+  size: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  mode: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0o777))),
+});
+/** `vfs.path.deleted` v1: a whiteout; the path and everything below it are gone from the session. */
+export const VfsPathDeletedSchema = v.object({ session: VfsSessionIdSchema, path: VfsPathSchema });
+/** `vfs.dir.created` v1. */
+export const VfsDirCreatedSchema = v.object({ session: VfsSessionIdSchema, path: VfsPathSchema });
+/** `vfs.path.renamed` v1: the upper entries at and below `from` move to `to` (lower content was copied up first). */
+export const VfsPathRenamedSchema = v.object({ session: VfsSessionIdSchema, from: VfsPathSchema, to: VfsPathSchema });
+/** `vfs.session.committed` v1: the upper layer was applied onto the lower directory. */
+export const VfsSessionCommittedSchema = v.object({ session: VfsSessionIdSchema });
+/** `vfs.session.discarded` v1: the upper layer was dropped. */
+export const VfsSessionDiscardedSchema = v.object({ session: VfsSessionIdSchema });
+/** `capability.revoked` v1: the handle with this block id (and every handle derived from it) is refused. */
+export const CapabilityRevokedSchema = v.object({ id: v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/, 'Expected a 32-character hex handle id')) });
+/** Data of `vfs.session.opened`. */
+export type VfsSessionOpened = v.InferOutput<typeof VfsSessionOpenedSchema>;
+/** Data of `vfs.file.written`. */
+export type VfsFileWritten = v.InferOutput<typeof VfsFileWrittenSchema>;
+/** Data of `vfs.path.deleted` and `vfs.dir.created`. */
+export type VfsPathEvent = v.InferOutput<typeof VfsPathDeletedSchema>;
+/** Data of `vfs.path.renamed`. */
+export type VfsPathRenamed = v.InferOutput<typeof VfsPathRenamedSchema>;
+/** Data of `vfs.session.committed` and `vfs.session.discarded`. */
+export type VfsSessionEnded = v.InferOutput<typeof VfsSessionCommittedSchema>;
+/** Data of `capability.revoked`. */
+export type CapabilityRevoked = v.InferOutput<typeof CapabilityRevokedSchema>;
 /** Data of `capsule.delivery.completed`. */
 export type CapsuleDeliveryCompleted = v.InferOutput<typeof CapsuleDeliveryCompletedSchema>;
 /** Data of `capsule.delivery.failed`. */
@@ -95,6 +133,14 @@ export const eventCatalog: Readonly<Record<string, Definition>> = {
   'capsule.removed': { v: 1, schema: CapsuleRemovedSchema, subject: false },
   'capsule.delivery.completed': { v: 1, schema: CapsuleDeliveryCompletedSchema, subject: false },
   'capsule.delivery.failed': { v: 1, schema: CapsuleDeliveryFailedSchema, subject: false },
+  'vfs.session.opened': { v: 1, schema: VfsSessionOpenedSchema, subject: false },
+  'vfs.file.written': { v: 1, schema: VfsFileWrittenSchema, subject: false },
+  'vfs.path.deleted': { v: 1, schema: VfsPathDeletedSchema, subject: false },
+  'vfs.dir.created': { v: 1, schema: VfsDirCreatedSchema, subject: false },
+  'vfs.path.renamed': { v: 1, schema: VfsPathRenamedSchema, subject: false },
+  'vfs.session.committed': { v: 1, schema: VfsSessionCommittedSchema, subject: false },
+  'vfs.session.discarded': { v: 1, schema: VfsSessionDiscardedSchema, subject: false },
+  'capability.revoked': { v: 1, schema: CapabilityRevokedSchema, subject: false },
 };
 
 /**
