@@ -7,7 +7,8 @@ import { createMemoryHostServices } from './memory-services.ts';
 import { watFixture } from './testing.ts';
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
-const LIMITS = { timeoutMs: 400, memoryBytes: 2 * 1024 * 1024 };
+// Generous call limits: a loaded two-core machine must not turn a trap into a timeout.
+const LIMITS = { timeoutMs: 5_000, memoryBytes: 2 * 1024 * 1024 };
 
 /**
  * Runs `hostile` while `neighbour` answers echo calls in a loop; the loop goes on until the
@@ -81,7 +82,8 @@ describe('createCapsuleHost()', { timeout: 60_000 }, () => {
   ];
   for (const [fixture, fn, code] of hostile) {
     test(`\`call()\` fails "${fixture}.${fn}" with ${code} while a neighbour keeps answering`, async () => {
-      await using bad = await shared.load({ capsuleId: fixture, wasm: await watFixture(fixture), grant: { kv: ['read'] }, limits: LIMITS });
+      const limits = fixture === 'spin' ? { ...LIMITS, timeoutMs: 400 } : LIMITS;
+      await using bad = await shared.load({ capsuleId: fixture, wasm: await watFixture(fixture), grant: { kv: ['read'] }, limits });
 
       const { error, answers } = await againstNeighbour(neighbour, bad.call(fn));
 
@@ -93,9 +95,9 @@ describe('createCapsuleHost()', { timeout: 60_000 }, () => {
 
   test('`call()` works again on an instance recycled after a timeout', async () => {
     await using host = createCapsuleHost({ services: createMemoryHostServices(), spareWorkers: 0 });
-    await using slow = await host.load({ capsuleId: 'slow', wasm: await watFixture('spin'), limits: { timeoutMs: 200 } });
+    await using slow = await host.load({ capsuleId: 'slow', wasm: await watFixture('spin'), limits: LIMITS });
 
-    await assert.rejects(slow.call('run'), (e) => isKernelError(e, ErrorCode.CapsuleTimeout));
+    await assert.rejects(slow.call('run', '', { timeoutMs: 200 }), (e) => isKernelError(e, ErrorCode.CapsuleTimeout));
     await assert.rejects(slow.call('run', '', { timeoutMs: 100 }), (e) => isKernelError(e, ErrorCode.CapsuleTimeout));
 
     assert.equal(text(await slow.call('nop')), '');
@@ -168,6 +170,16 @@ describe('createCapsuleHost()', { timeout: 60_000 }, () => {
     });
   }
 
+  test('`load()` gives up on a start function that never returns with CAPSULE_TIMEOUT', async () => {
+    const before = shared.instances.size;
+
+    const { error, answers } = await againstNeighbour(neighbour, shared.load({ capsuleId: 'start-spin', wasm: await watFixture('start-spin'), limits: { startTimeoutMs: 300 } }));
+
+    assertCode(error, ErrorCode.CapsuleTimeout);
+    assert.ok(answers >= 1);
+    assert.equal(shared.instances.size, before);
+  });
+
   test('`load()` refuses bytes that are not wasm with WASM_INVALID', async () => {
     await using host = createCapsuleHost({ services: createMemoryHostServices(), spareWorkers: 0 });
 
@@ -204,9 +216,9 @@ describe('airlocks through the bridge', { timeout: 60_000 }, () => {
     const services = createMemoryHostServices();
     services.kvGet = () => new Promise<never>(() => undefined);
     await using host = createCapsuleHost({ services, spareWorkers: 0 });
-    await using reader = await host.load({ capsuleId: 'reader', wasm: await watFixture('kv-reader'), grant: { kv: ['read'] }, limits: { timeoutMs: 200 } });
+    await using reader = await host.load({ capsuleId: 'reader', wasm: await watFixture('kv-reader'), grant: { kv: ['read'] }, limits: LIMITS });
 
-    await assert.rejects(reader.call('get', 'k'), (e) => isKernelError(e, ErrorCode.CapsuleTimeout));
+    await assert.rejects(reader.call('get', 'k', { timeoutMs: 200 }), (e) => isKernelError(e, ErrorCode.CapsuleTimeout));
     services.kvGet = () => 'back';
 
     assert.deepEqual(JSON.parse(text(await reader.call('get', 'k'))), { ok: true, value: 'back' });

@@ -6,8 +6,8 @@ import type { HostServices } from './services.ts';
 import { ModuleCache, WASM_PAGE } from './wasm-module.ts';
 import { WorkerPool } from './worker-pool.ts';
 
-/** Defaults for `limits`: 10 s per call, 64 MiB of linear memory. */
-export const DEFAULT_LIMITS: CapsuleLimits = { timeoutMs: 10_000, memoryBytes: 64 * 1024 * 1024 };
+/** Defaults for `limits`: 10 s per call, 10 s to instantiate, 64 MiB of linear memory. */
+export const DEFAULT_LIMITS: CapsuleLimits = { timeoutMs: 10_000, startTimeoutMs: 10_000, memoryBytes: 64 * 1024 * 1024 };
 
 /** Options of {@link createCapsuleHost}. */
 export interface CapsuleHostOptions {
@@ -49,8 +49,8 @@ export interface CapsuleHost extends AsyncDisposable {
 function checkLimits(capsuleId: string, limits: Partial<CapsuleLimits> | undefined): CapsuleLimits {
   const merged = { ...DEFAULT_LIMITS, ...limits };
   const ok = (n: number, min: number): boolean => Number.isSafeInteger(n) && n >= min;
-  if (!ok(merged.timeoutMs, 1) || !ok(merged.memoryBytes, WASM_PAGE)) {
-    throw new KernelError(ErrorCode.CapsuleInvalid, `Cannot load capsule "${capsuleId}" as its limits are invalid: timeoutMs must be ≥ 1 and memoryBytes ≥ ${WASM_PAGE}`);
+  if (!ok(merged.timeoutMs, 1) || !ok(merged.startTimeoutMs, 1) || !ok(merged.memoryBytes, WASM_PAGE)) {
+    throw new KernelError(ErrorCode.CapsuleInvalid, `Cannot load capsule "${capsuleId}" as its limits are invalid: timeouts must be ≥ 1 ms and memoryBytes ≥ ${WASM_PAGE}`);
   }
   return merged;
 }

@@ -8,9 +8,13 @@ import type { CallEffects, HostServices } from './services.ts';
 import type { CompiledCapsule } from './wasm-module.ts';
 import type { WorkerPool } from './worker-pool.ts';
 
-/** Per-instance limits: wall-clock time per call and memory (linear memory cap and Extism budget). */
+/**
+ * Per-instance limits: wall-clock time per call, time to instantiate (a start function may
+ * loop), and memory (the linear memory cap, also the per-call Extism allocation budget).
+ */
 export interface CapsuleLimits {
   readonly timeoutMs: number;
+  readonly startTimeoutMs: number;
   readonly memoryBytes: number;
 }
 
@@ -176,11 +180,20 @@ export class CapsuleInstance implements AsyncDisposable {
     };
     await new Promise<void>((resolve, reject) => {
       let ready = false;
+      // A start function that never returns must not hang the load.
+      const timer = setTimeout(() => {
+        const error = new KernelError(ErrorCode.CapsuleTimeout, `Capsule "${this.capsuleId}" did not finish instantiating within ${this.#ctx.limits.startTimeoutMs} ms`);
+        reject(error);
+        this.#kill(gen, error);
+      }, this.#ctx.limits.startTimeoutMs);
+      worker.once('exit', () => clearTimeout(timer));
       worker.on('message', (msg: FromWorker) => {
         if (msg.type === 'initialized') {
           ready = true;
+          clearTimeout(timer);
           resolve();
         } else if (msg.type === 'init-failed') {
+          clearTimeout(timer);
           this.#retire(gen);
           reject(KernelError.fromWire(msg.error));
         } else {
