@@ -9,6 +9,7 @@
 import { createPlugin, type CallContext } from '@extism/extism';
 import { buildCapsuleWasm } from '../capsules/tools/build.ts';
 import { createCapsuleHost, createMemoryHostServices } from '../kernel/host/index.ts';
+import { watFixture } from '../kernel/host/testing.ts';
 import { Wasm } from '../kernel/host/wasm-api.ts';
 
 function median(samples: readonly number[]): number {
@@ -75,6 +76,19 @@ const grant = { kv: ['read' as const] };
   const rawLoop = median(await timeEach(20, () => rawCall('kv_loop', String(LOOP))));
   const hostLoop = median(await timeEach(20, () => echo.call('kv_loop', String(LOOP))));
   report('capsule.kv_get.same-key', LOOP / (hostLoop / 1000), 'calls/s', LOOP / (rawLoop / 1000));
+  // The airlock alone, from a WAT loop: no SDK encoding or JSON parsing in the guest.
+  const count = new Uint8Array(8);
+  new DataView(count.buffer).setBigUint64(0, BigInt(LOOP), true);
+  const loopWasm = await watFixture('kv-loop');
+  const rawWat = await createPlugin({ wasm: [{ data: loopWasm }] } as never, { functions: rawFunctions() });
+  const rawAirlock = median(await timeEach(20, async () => {
+    await rawWat.call('loop', count);
+    await rawWat.reset();
+  }));
+  await rawWat.close();
+  await using looper = await host.load({ capsuleId: 'bench', wasm: loopWasm, grant });
+  const hostAirlock = median(await timeEach(20, () => looper.call('loop', count)));
+  report('capsule.kv_get.airlock-only', LOOP / (hostAirlock / 1000), 'calls/s', LOOP / (rawAirlock / 1000));
   const DISTINCT = 2_000;
   const rawDistinct = median(await timeEach(10, () => rawCall('kv_loop_distinct', String(DISTINCT))));
   const hostDistinct = median(await timeEach(10, () => echo.call('kv_loop_distinct', String(DISTINCT))));
