@@ -67,6 +67,12 @@ const table: Partial<Record<ErrorCode, ErrorOutcome>> = {
   [ErrorCode.PathExists]: { exit: Exit.Usage, hint: 'Choose another name or remove the existing path first.' },
   [ErrorCode.PathNotFound]: { exit: Exit.NotFound, hint: 'Check the path.' },
   [ErrorCode.PathIgnored]: { exit: Exit.Security, hint: 'The path is hidden by .astridignore or a built-in secret rule.' },
+  [ErrorCode.PathInvalid]: { exit: Exit.Usage, hint: 'Paths are POSIX, without "..", control characters or over-long names.' },
+  [ErrorCode.PathNotDirectory]: { exit: Exit.Usage, hint: 'A component of the path is not a directory.' },
+  [ErrorCode.PathIsDirectory]: { exit: Exit.Usage, hint: 'The path is a directory; name a file.' },
+  [ErrorCode.SessionNotFound]: { exit: Exit.NotFound, hint: 'Open one with `astrid vfs session open --lower DIR`; committed and discarded sessions are closed.' },
+  [ErrorCode.ReadOnly]: { exit: Exit.Refused, hint: 'This layer is read-only; write through a VFS session.' },
+  [ErrorCode.BlobMissing]: { exit: Exit.Integrity, hint: 'The log lacks a blob it references; run `astrid log verify`.' },
 };
 
 /** The exit code and hint for an error code. Unknown codes exit 1 with a generic hint. */

@@ -1,6 +1,8 @@
 import type { HashedEvent, NewEvent } from '../events/index.ts';
 import type { VerifyReport } from '../log/index.ts';
 import type { JsonValue, ProjectionStatus } from '../projection/index.ts';
+import type { EffectiveCapability } from '../caps/index.ts';
+import type { CommitSummary, DiffEntry, OverlayEntry, VfsChangeReceipt, VfsStat } from '../vfs/overlay/index.ts';
 
 /** Which kind of process owns the home. */
 export type OwnerRole = 'daemon' | 'command';
@@ -74,6 +76,19 @@ export interface CapsuleInstallReceipt {
   readonly dir: string;
 }
 
+/** A freshly minted capability handle and what it grants. */
+export interface MintedCapability extends EffectiveCapability {
+  readonly handle: string;
+}
+
+/** What to mint: a capsule, a virtual root, rights and an absolute expiry (ms epoch). */
+export interface CapabilityRequest {
+  readonly capsuleId: string;
+  readonly root: string;
+  readonly rights: readonly string[];
+  readonly expiresAt: number;
+}
+
 /** Options of a streaming call. */
 export interface StreamOptions {
   readonly signal?: AbortSignal;
@@ -120,6 +135,34 @@ export interface KernelApi extends AsyncDisposable {
   callCapsule(capsuleId: string, fn: string, input: string, options?: { component?: string }): Promise<{ output: string }>;
   /** Records `capsule.removed`. @throws KernelError CAPSULE_NOT_FOUND */
   removeCapsule(capsuleId: string, options: { source: string }): Promise<{ capsuleId: string; seq: number }>;
+  /** Opens an overlay session over an existing directory (read-only until commit). @throws KernelError NOT_FOUND, PATH_NOT_DIRECTORY */
+  vfsOpen(lower: string, options: { source: string }): Promise<{ id: string; lower: string; seq: number }>;
+  /** Writes a file into a session's upper layer. @throws KernelError SESSION_NOT_FOUND, PATH_* */
+  vfsWrite(session: string, path: string, bytes: Uint8Array, options: { source: string; mode?: number }): Promise<VfsChangeReceipt & { size: number }>;
+  /** Deletes a path from a session (a whiteout). @throws KernelError SESSION_NOT_FOUND, PATH_* */
+  vfsRemove(session: string, path: string, options: { source: string }): Promise<VfsChangeReceipt>;
+  /** Creates a directory in a session. @throws KernelError SESSION_NOT_FOUND, PATH_* */
+  vfsMkdir(session: string, path: string, options: { source: string }): Promise<VfsChangeReceipt>;
+  /** Moves a path within a session. @throws KernelError SESSION_NOT_FOUND, PATH_* */
+  vfsRename(session: string, from: string, to: string, options: { source: string }): Promise<VfsChangeReceipt>;
+  /** The merged listing of a directory. @throws KernelError SESSION_NOT_FOUND, PATH_* */
+  vfsList(session: string, path: string): Promise<OverlayEntry[]>;
+  /** A file's bytes through the overlay. @throws KernelError SESSION_NOT_FOUND, PATH_* */
+  vfsRead(session: string, path: string): Promise<Uint8Array>;
+  /** A path's kind and size, or null. @throws KernelError SESSION_NOT_FOUND, PATH_IGNORED */
+  vfsStat(session: string, path: string): Promise<VfsStat | null>;
+  /** What committing the session would change. @throws KernelError SESSION_NOT_FOUND */
+  vfsDiff(session: string): Promise<DiffEntry[]>;
+  /** Applies the upper onto the lower, then records `vfs.session.committed`. @throws KernelError SESSION_NOT_FOUND, PATH_* */
+  vfsCommit(session: string, options: { source: string }): Promise<VfsChangeReceipt & CommitSummary>;
+  /** Records `vfs.session.discarded`. @throws KernelError SESSION_NOT_FOUND */
+  vfsDiscard(session: string, options: { source: string }): Promise<VfsChangeReceipt>;
+  /** Mints a handle signed with the home's kernel key. @throws KernelError INVALID_ARGUMENT */
+  capMint(request: CapabilityRequest): Promise<MintedCapability>;
+  /** Records `capability.revoked` for a genuine handle's own id. @throws KernelError HANDLE_INVALID (forged or malformed) */
+  capRevoke(handle: string, options: { source: string }): Promise<{ id: string; seq: number }>;
+  /** Verifies a handle for a capsule now. @throws KernelError HANDLE_INVALID (tampered, expired, revoked, other capsule) */
+  capVerify(handle: string, capsuleId: string): Promise<EffectiveCapability>;
   /** Asks a daemon to stop. @throws KernelError DAEMON_NOT_RUNNING when the owner is a command. */
   shutdown(): Promise<void>;
   /**

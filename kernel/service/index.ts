@@ -1,9 +1,11 @@
 export {
   MAX_READ,
   type BusMessage,
+  type CapabilityRequest,
   type CapsuleInstallReceipt,
   type KernelApi,
   type KernelStatus,
+  type MintedCapability,
   type OutgoingMessage,
   type OwnerRole,
   type ProjectionPage,

@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CAPSULES_PROJECTION, capsuleInstallEvent, installedCapsuleOf } from '../capsule/installed/index.ts';
 import { ErrorCode, KernelError } from '../errors/index.ts';
+import { inspectCapability, loadOrCreateKernelKey, mintCapability, verifyCapability, type EffectiveCapability, type MintCapabilityInput } from '../caps/index.ts';
+import { REVOCATIONS_PROJECTION, VFS_PROJECTION, VfsService, type CommitSummary, type DiffEntry, type OverlayEntry, type VfsChangeReceipt, type VfsStat } from '../vfs/overlay/index.ts';
 import type { CapsuleRuntime } from '../runtime/index.ts';
 import type { HashedEvent, NewEvent } from '../events/index.ts';
 import { Bus } from '../bus/bus.ts';
@@ -10,9 +12,11 @@ import { foldInMemory, type JsonValue, type ProjectionDefinition } from '../proj
 import {
   MAX_READ,
   type BusMessage,
+  type CapabilityRequest,
   type CapsuleInstallReceipt,
   type KernelApi,
   type KernelStatus,
+  type MintedCapability,
   type OutgoingMessage,
   type OwnerRole,
   type ProjectionPage,
@@ -38,6 +42,8 @@ export class LocalKernel implements KernelApi {
   readonly #onHandover: (() => void) | undefined;
   readonly #materialized: () => Promise<void>;
   readonly #runtime: CapsuleRuntime | undefined;
+  readonly #vfs: VfsService;
+  #key: Promise<Buffer> | null = null;
 
   constructor(
     log: EventLog,
@@ -66,6 +72,15 @@ export class LocalKernel implements KernelApi {
     this.#onHandover = options.onHandover;
     this.#materialized = options.materialized ?? (async () => {});
     this.#runtime = options.runtime;
+    this.#vfs = new VfsService({
+      state: () => log.projection(VFS_PROJECTION),
+      blob: (digest) => log.getBlob(digest),
+      append: async (events) => {
+        const appended = await log.append(events);
+        await this.#materialized();
+        return appended;
+      },
+    });
   }
 
   async status(): Promise<KernelStatus> {
@@ -171,6 +186,74 @@ export class LocalKernel implements KernelApi {
     if (this.#runtime === undefined) throw new KernelError(ErrorCode.Unsupported, 'Cannot call capsules as this kernel runs none');
     const output = await this.#runtime.call(capsuleId, fn, input, options);
     return { output: Buffer.from(output).toString('utf8') };
+  }
+
+  vfsOpen(lower: string, options: { source: string }): Promise<{ id: string; lower: string; seq: number }> {
+    return this.#vfs.open(lower, options);
+  }
+
+  vfsWrite(session: string, path: string, bytes: Uint8Array, options: { source: string; mode?: number }): Promise<VfsChangeReceipt & { size: number }> {
+    return this.#vfs.write(session, path, bytes, options);
+  }
+
+  vfsRemove(session: string, path: string, options: { source: string }): Promise<VfsChangeReceipt> {
+    return this.#vfs.remove(session, path, options);
+  }
+
+  vfsMkdir(session: string, path: string, options: { source: string }): Promise<VfsChangeReceipt> {
+    return this.#vfs.mkdir(session, path, options);
+  }
+
+  vfsRename(session: string, from: string, to: string, options: { source: string }): Promise<VfsChangeReceipt> {
+    return this.#vfs.rename(session, from, to, options);
+  }
+
+  vfsList(session: string, path: string): Promise<OverlayEntry[]> {
+    return this.#vfs.list(session, path);
+  }
+
+  vfsRead(session: string, path: string): Promise<Uint8Array> {
+    return this.#vfs.read(session, path);
+  }
+
+  vfsStat(session: string, path: string): Promise<VfsStat | null> {
+    return this.#vfs.stat(session, path);
+  }
+
+  vfsDiff(session: string): Promise<DiffEntry[]> {
+    return this.#vfs.diff(session);
+  }
+
+  vfsCommit(session: string, options: { source: string }): Promise<VfsChangeReceipt & CommitSummary> {
+    return this.#vfs.commit(session, options);
+  }
+
+  vfsDiscard(session: string, options: { source: string }): Promise<VfsChangeReceipt> {
+    return this.#vfs.discard(session, options);
+  }
+
+  async capMint(request: CapabilityRequest): Promise<MintedCapability> {
+    const handle = mintCapability(await this.#kernelKey(), request as MintCapabilityInput);
+    return { handle, ...inspectCapability(handle) };
+  }
+
+  async capRevoke(handle: string, options: { source: string }): Promise<{ id: string; seq: number }> {
+    const claimed = inspectCapability(handle);
+    // Only a genuine handle may be revoked (its signature checked; expiry and revocation ignored).
+    verifyCapability(handle, { key: await this.#kernelKey(), capsuleId: claimed.capsuleId, now: 0, isRevoked: () => false });
+    const [event] = await this.#log.append([{ type: 'capability.revoked', v: 1, source: options.source, data: { id: claimed.id } }]);
+    return { id: claimed.id, seq: event?.seq ?? 0 };
+  }
+
+  async capVerify(handle: string, capsuleId: string): Promise<EffectiveCapability> {
+    const revoked = this.#log.projection(REVOCATIONS_PROJECTION);
+    return verifyCapability(handle, { key: await this.#kernelKey(), capsuleId, now: Date.now(), isRevoked: (id) => revoked.get(id) !== undefined });
+  }
+
+  #kernelKey(): Promise<Buffer> {
+    this.#key ??= loadOrCreateKernelKey(this.#info.home);
+    this.#key.catch(() => (this.#key = null));
+    return this.#key;
   }
 
   async shutdown(): Promise<void> {

@@ -8,6 +8,11 @@ const Name = v.pipe(v.string(), v.maxLength(128));
 /** Clients of the socket act for a user; only the owner process itself acts as a capsule or the kernel. */
 const UserSource = v.pipe(SourceSchema, v.startsWith('user:', 'Expected a source starting with "user:"'));
 
+const VfsSession = v.pipe(v.string(), v.maxLength(64));
+const VfsPath = v.pipe(v.string(), v.maxLength(4096));
+const VfsHostPath = v.pipe(v.string(), v.minLength(1), v.maxLength(4096));
+const Handle = v.pipe(v.string(), v.maxLength(4096));
+
 const NewEventWire = v.object({
   type: v.string(),
   v: v.number(),
@@ -48,6 +53,32 @@ export const callArgs = {
     component: v.optional(v.pipe(v.string(), v.maxLength(64))),
   }),
   removeCapsule: v.object({ capsuleId: v.pipe(v.string(), v.maxLength(64)), source: UserSource }),
+  vfsOpen: v.object({ lower: VfsHostPath, source: UserSource }),
+  vfsWrite: v.object({
+    session: VfsSession,
+    path: VfsPath,
+    /** The bytes, base64; frames carry at most 16 MiB. */
+    bytes: v.pipe(v.string(), v.maxLength(16 * 1024 * 1024), v.base64()),
+    mode: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0o777))),
+    source: UserSource,
+  }),
+  vfsRemove: v.object({ session: VfsSession, path: VfsPath, source: UserSource }),
+  vfsMkdir: v.object({ session: VfsSession, path: VfsPath, source: UserSource }),
+  vfsRename: v.object({ session: VfsSession, from: VfsPath, to: VfsPath, source: UserSource }),
+  vfsList: v.object({ session: VfsSession, path: VfsPath }),
+  vfsRead: v.object({ session: VfsSession, path: VfsPath }),
+  vfsStat: v.object({ session: VfsSession, path: VfsPath }),
+  vfsDiff: v.object({ session: VfsSession }),
+  vfsCommit: v.object({ session: VfsSession, source: UserSource }),
+  vfsDiscard: v.object({ session: VfsSession, source: UserSource }),
+  capMint: v.object({
+    capsuleId: v.pipe(v.string(), v.maxLength(64)),
+    root: VfsPath,
+    rights: v.pipe(v.array(v.pipe(v.string(), v.maxLength(16))), v.maxLength(16)),
+    expiresAt: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+  }),
+  capRevoke: v.object({ handle: Handle, source: UserSource }),
+  capVerify: v.object({ handle: Handle, capsuleId: v.pipe(v.string(), v.maxLength(64)) }),
 } as const;
 
 /** Argument schemas of every streaming operation on the kernel socket. */
@@ -125,6 +156,58 @@ export function kernelHandler(api: KernelApi): {
         case 'removeCapsule': {
           const a = parseArgs(op, callArgs.removeCapsule, args);
           return api.removeCapsule(a.capsuleId, { source: a.source });
+        }
+        case 'vfsOpen': {
+          const a = parseArgs(op, callArgs.vfsOpen, args);
+          return api.vfsOpen(a.lower, { source: a.source });
+        }
+        case 'vfsWrite': {
+          const a = parseArgs(op, callArgs.vfsWrite, args);
+          return api.vfsWrite(a.session, a.path, Buffer.from(a.bytes, 'base64'), { source: a.source, ...(a.mode === undefined ? {} : { mode: a.mode }) });
+        }
+        case 'vfsRemove': {
+          const a = parseArgs(op, callArgs.vfsRemove, args);
+          return api.vfsRemove(a.session, a.path, { source: a.source });
+        }
+        case 'vfsMkdir': {
+          const a = parseArgs(op, callArgs.vfsMkdir, args);
+          return api.vfsMkdir(a.session, a.path, { source: a.source });
+        }
+        case 'vfsRename': {
+          const a = parseArgs(op, callArgs.vfsRename, args);
+          return api.vfsRename(a.session, a.from, a.to, { source: a.source });
+        }
+        case 'vfsList': {
+          const a = parseArgs(op, callArgs.vfsList, args);
+          return api.vfsList(a.session, a.path);
+        }
+        case 'vfsRead': {
+          const a = parseArgs(op, callArgs.vfsRead, args);
+          return { bytes: Buffer.from(await api.vfsRead(a.session, a.path)).toString('base64') };
+        }
+        case 'vfsStat': {
+          const a = parseArgs(op, callArgs.vfsStat, args);
+          return api.vfsStat(a.session, a.path);
+        }
+        case 'vfsDiff':
+          return api.vfsDiff(parseArgs(op, callArgs.vfsDiff, args).session);
+        case 'vfsCommit': {
+          const a = parseArgs(op, callArgs.vfsCommit, args);
+          return api.vfsCommit(a.session, { source: a.source });
+        }
+        case 'vfsDiscard': {
+          const a = parseArgs(op, callArgs.vfsDiscard, args);
+          return api.vfsDiscard(a.session, { source: a.source });
+        }
+        case 'capMint':
+          return api.capMint(parseArgs(op, callArgs.capMint, args));
+        case 'capRevoke': {
+          const a = parseArgs(op, callArgs.capRevoke, args);
+          return api.capRevoke(a.handle, { source: a.source });
+        }
+        case 'capVerify': {
+          const a = parseArgs(op, callArgs.capVerify, args);
+          return api.capVerify(a.handle, a.capsuleId);
         }
       }
     },

@@ -1,11 +1,15 @@
 import type { HashedEvent, NewEvent } from '../events/index.ts';
 import type { VerifyReport } from '../log/index.ts';
 import type { JsonValue } from '../projection/index.ts';
+import type { EffectiveCapability } from '../caps/index.ts';
+import type { CommitSummary, DiffEntry, OverlayEntry, VfsChangeReceipt, VfsStat } from '../vfs/overlay/index.ts';
 import type {
   BusMessage,
+  CapabilityRequest,
   CapsuleInstallReceipt,
   KernelApi,
   KernelStatus,
+  MintedCapability,
   OutgoingMessage,
   ProjectionPage,
   PublishReceipt,
@@ -114,6 +118,63 @@ export class RemoteKernel implements KernelApi {
 
   removeCapsule(capsuleId: string, options: { source: string }): Promise<{ capsuleId: string; seq: number }> {
     return this.#call('removeCapsule', { capsuleId, source: options.source });
+  }
+
+  vfsOpen(lower: string, options: { source: string }): Promise<{ id: string; lower: string; seq: number }> {
+    return this.#call('vfsOpen', { lower, source: options.source });
+  }
+
+  vfsWrite(session: string, path: string, bytes: Uint8Array, options: { source: string; mode?: number }): Promise<VfsChangeReceipt & { size: number }> {
+    return this.#call('vfsWrite', { session, path, bytes: Buffer.from(bytes).toString('base64'), ...options });
+  }
+
+  vfsRemove(session: string, path: string, options: { source: string }): Promise<VfsChangeReceipt> {
+    return this.#call('vfsRemove', { session, path, source: options.source });
+  }
+
+  vfsMkdir(session: string, path: string, options: { source: string }): Promise<VfsChangeReceipt> {
+    return this.#call('vfsMkdir', { session, path, source: options.source });
+  }
+
+  vfsRename(session: string, from: string, to: string, options: { source: string }): Promise<VfsChangeReceipt> {
+    return this.#call('vfsRename', { session, from, to, source: options.source });
+  }
+
+  vfsList(session: string, path: string): Promise<OverlayEntry[]> {
+    return this.#call('vfsList', { session, path });
+  }
+
+  async vfsRead(session: string, path: string): Promise<Uint8Array> {
+    const { bytes } = await this.#call<{ bytes: string }>('vfsRead', { session, path });
+    return Buffer.from(bytes, 'base64');
+  }
+
+  vfsStat(session: string, path: string): Promise<VfsStat | null> {
+    return this.#call('vfsStat', { session, path });
+  }
+
+  vfsDiff(session: string): Promise<DiffEntry[]> {
+    return this.#call('vfsDiff', { session });
+  }
+
+  vfsCommit(session: string, options: { source: string }): Promise<VfsChangeReceipt & CommitSummary> {
+    return this.#call('vfsCommit', { session, source: options.source });
+  }
+
+  vfsDiscard(session: string, options: { source: string }): Promise<VfsChangeReceipt> {
+    return this.#call('vfsDiscard', { session, source: options.source });
+  }
+
+  capMint(request: CapabilityRequest): Promise<MintedCapability> {
+    return this.#call('capMint', request);
+  }
+
+  capRevoke(handle: string, options: { source: string }): Promise<{ id: string; seq: number }> {
+    return this.#call('capRevoke', { handle, source: options.source });
+  }
+
+  capVerify(handle: string, capsuleId: string): Promise<EffectiveCapability> {
+    return this.#call('capVerify', { handle, capsuleId });
   }
 
   async handover(): Promise<void> {
