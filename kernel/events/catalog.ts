@@ -3,7 +3,14 @@ import { ErrorCode, KernelError } from '../errors/index.ts';
 import type { NewEvent } from './envelope.ts';
 
 const Name = (what: string) =>
-  v.pipe(v.string(), v.minLength(1, `${what} must not be empty`), v.maxLength(256), v.regex(/^[^\u0000-\u001f\u007f]+$/, `${what} must not contain control characters`));
+  v.pipe(
+    v.string(),
+    v.minLength(1, `${what} must not be empty`),
+    v.maxLength(256),
+    v.regex(/^[^\u0000-\u001f\u007f]+$/, `${what} must not contain control characters`),
+    // A lone surrogate is not text: stores order its bytes differently from JavaScript.
+    v.check((s) => !/\p{Cs}/u.test(s), `${what} must be well-formed Unicode (no lone surrogates)`),
+  );
 
 /** A KV namespace: one token of lowercase letters, digits, `_` or `-`. */
 export const KvNamespaceSchema = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_-]{0,79}$/, 'Expected a namespace of lowercase letters, digits, "_" or "-"'));
