@@ -1,10 +1,10 @@
 import * as v from 'valibot';
 import { ErrorCode, KernelError } from '../errors/index.ts';
-import { CapsuleIdSchema } from '../events/index.ts';
+import { CapsuleIdSchema, VfsSessionIdSchema } from '../events/index.ts';
 import { isNormalizedVirtualPath, type VirtualPath } from '../vfs/path/index.ts';
 import { ALL_RIGHTS_MASK } from './rights.ts';
 
-/** The prefix of every capability handle (format version 1). */
+/** The prefix of every capability handle; the format version is the body's first byte. */
 export const TOKEN_PREFIX = 'astr1_';
 
 /** Most attenuation blocks after the root block. */
@@ -17,7 +17,11 @@ export const MAX_TOKEN_LENGTH = 8192;
 export const ID_BYTES = 16;
 export const TAG_BYTES = 32;
 
-const FORMAT_VERSION = 1;
+/**
+ * Version 2 added the VFS session to the root block. Handles of any other version (version 1
+ * ones included) are refused as malformed: they were never issued with a session binding.
+ */
+const FORMAT_VERSION = 2;
 const KIND_ROOT = 0;
 const KIND_ATTENUATION = 1;
 const HAS_ROOT = 1;
@@ -31,6 +35,8 @@ export interface Caveats {
   readonly root?: VirtualPath;
   readonly rights?: number;
   readonly expiresAt?: number;
+  /** Only ever in the root block: the VFS session whose overlay is mounted at `/`. */
+  readonly session?: string;
 }
 
 /** One decoded block: its raw bytes (what is MACed), id and caveats. */
@@ -58,11 +64,15 @@ export function malformed(why: string): KernelError {
 /** The version byte that starts every body; it is part of the root block's MAC input. */
 export const VERSION_BYTES = Buffer.from([FORMAT_VERSION]);
 
-/** Encodes the root block. Inputs must already be validated. */
-export function encodeRootBlock(id: Buffer, capsuleId: string, root: VirtualPath, rights: number, expiresAt: number): Buffer {
+/**
+ * Encodes the root block: kind, id, capsule id, root, rights, expiry, then the session id
+ * (length-prefixed; length 0 = no session). Inputs must already be validated.
+ */
+export function encodeRootBlock(id: Buffer, capsuleId: string, root: VirtualPath, rights: number, expiresAt: number, session?: string): Buffer {
   const capsule = Buffer.from(capsuleId, 'utf8');
   const path = Buffer.from(root, 'utf8');
-  const out = Buffer.alloc(1 + ID_BYTES + 1 + capsule.length + 2 + path.length + 1 + 6);
+  const sess = Buffer.from(session ?? '', 'utf8');
+  const out = Buffer.alloc(1 + ID_BYTES + 1 + capsule.length + 2 + path.length + 1 + 6 + 1 + sess.length);
   let at = out.writeUInt8(KIND_ROOT, 0);
   at += id.copy(out, at);
   at = out.writeUInt8(capsule.length, at);
@@ -70,7 +80,9 @@ export function encodeRootBlock(id: Buffer, capsuleId: string, root: VirtualPath
   at = out.writeUInt16BE(path.length, at);
   at += path.copy(out, at);
   at = out.writeUInt8(rights, at);
-  out.writeUIntBE(expiresAt, at, 6);
+  at = out.writeUIntBE(expiresAt, at, 6);
+  at = out.writeUInt8(sess.length, at);
+  sess.copy(out, at);
   return out;
 }
 
@@ -124,7 +136,11 @@ export function decodeToken(token: unknown): DecodedToken {
       if (kind !== KIND_ROOT) throw malformed('no root block');
       capsuleId = reader.utf8(reader.u8());
       if (!v.is(CapsuleIdSchema, capsuleId)) throw malformed('bad capsule id');
-      caveats = { root: reader.path(), rights: reader.rights(), expiresAt: reader.u48() };
+      const root = reader.path();
+      const rights = reader.rights();
+      const expiresAt = reader.u48();
+      const session = reader.session();
+      caveats = { root, rights, expiresAt, ...(session === undefined ? {} : { session }) };
     } else {
       if (kind !== KIND_ATTENUATION) throw malformed('unexpected block kind');
       if (blocks.length > MAX_ATTENUATIONS) throw malformed('too many attenuations');
@@ -192,6 +208,15 @@ class Reader {
     const rights = this.u8();
     if (rights === 0 || (rights & ~ALL_RIGHTS_MASK) !== 0) throw malformed('bad rights');
     return rights;
+  }
+
+  /** A length-prefixed session id; length 0 is "no session". */
+  session(): string | undefined {
+    const length = this.u8();
+    if (length === 0) return undefined;
+    const text = this.utf8(length);
+    if (!v.is(VfsSessionIdSchema, text)) throw malformed('bad session id');
+    return text;
   }
 
   path(): VirtualPath {

@@ -126,6 +126,55 @@ describe('mintCapability() and verifyCapability()', () => {
   });
 });
 
+describe('session binding', () => {
+  const SESSION = 'a1b2c3d4e5f6';
+
+  test('mintCapability() binds a session that verifies and that every attenuation inherits', () => {
+    const token = mintCapability(key, { capsuleId: 'fs', root: '/src', rights: ['read'], expiresAt: NOW + HOUR, session: SESSION });
+
+    const child = attenuateCapability(attenuateCapability(token, { root: '/src/a' }), { session: SESSION });
+
+    assert.equal(verifyCapability(token, ctx).session, SESSION);
+    assert.equal(verifyCapability(child, ctx).session, SESSION);
+    assert.equal('session' in verifyCapability(mint(), ctx), false);
+  });
+
+  test('attenuateCapability() refuses to set or change a session with CAPABILITY_DENIED', () => {
+    const bound = mintCapability(key, { capsuleId: 'fs', root: '/', rights: ['read'], expiresAt: NOW + HOUR, session: SESSION });
+
+    assert.throws(() => attenuateCapability(bound, { session: 'ffffffffffff' }), (e) => isKernelError(e, ErrorCode.CapabilityDenied));
+    assert.throws(() => attenuateCapability(mint(), { session: SESSION }), (e) => isKernelError(e, ErrorCode.CapabilityDenied));
+  });
+
+  test('verifyCapability() refuses a session swapped in place and a bad session id', () => {
+    const token = mintCapability(key, { capsuleId: 'fs', root: '/', rights: ['read'], expiresAt: NOW + HOUR, session: SESSION });
+    const bytes = raw(token);
+    const at = bytes.indexOf(SESSION, 0, 'latin1');
+    assert.ok(at > 0);
+
+    const swapped = Buffer.from(bytes);
+    swapped.write('ffffffffffff', at, 'latin1');
+    const bad = Buffer.from(bytes);
+    bad.write('A', at, 'latin1');
+
+    assert.throws(() => verifyCapability(fromRaw(swapped), ctx), invalidFor('signature'));
+    assert.throws(() => verifyCapability(fromRaw(bad), ctx), invalidFor('malformed'));
+    assert.throws(() => mintCapability(key, { capsuleId: 'fs', root: '/', rights: ['read'], expiresAt: NOW, session: '../x' }), (e) =>
+      isKernelError(e, ErrorCode.InvalidArgument));
+  });
+
+  test('verifyCapability() refuses a version 1 handle, even one correctly MACed, as malformed', () => {
+    const bytes = raw(mint());
+    assert.equal(bytes[0], 2);
+    const v1 = Buffer.from(bytes);
+    v1[0] = 1;
+    const body = v1.subarray(0, v1.length - 32);
+    const tag = createHmac('sha256', key).update(body.subarray(0, 1)).update(body.subarray(1)).digest();
+
+    assert.throws(() => verifyCapability(fromRaw(Buffer.concat([body, tag])), ctx), invalidFor('malformed'));
+  });
+});
+
 describe('attenuateCapability()', () => {
   test('attenuateCapability() narrows root, rights and expiry without the kernel key', () => {
     const parent = mint();

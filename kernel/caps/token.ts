@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as v from 'valibot';
 import { ErrorCode, KernelError, type ErrorDetails } from '../errors/index.ts';
-import { CapsuleIdSchema } from '../events/index.ts';
+import { CapsuleIdSchema, VfsSessionIdSchema } from '../events/index.ts';
 import { VirtualPathSchema, isWithinVirtual, normalizeVirtualPath, type VirtualPath } from '../vfs/path/index.ts';
 import { KERNEL_KEY_BYTES } from './kernel-key.ts';
 import { RightsSchema, maskToRights, rightBit, rightsToMask, type Right } from './rights.ts';
@@ -33,6 +33,11 @@ export interface EffectiveCapability {
   readonly id: string;
   /** Every id from the root token's down to `id`. */
   readonly chainIds: readonly string[];
+  /**
+   * The VFS session whose overlay is mounted at `/` for the capsule, when the handle is bound
+   * to one. Set only by the root block; attenuation inherits it and can never change it.
+   */
+  readonly session?: string;
 }
 
 /** Per-call context of a verification. */
@@ -53,13 +58,18 @@ export const MintCapabilitySchema = v.object({
   root: VirtualPathSchema,
   rights: RightsSchema,
   expiresAt: ExpirySchema,
+  session: v.optional(VfsSessionIdSchema),
 });
 
-/** Input of {@link attenuateCapability}: each field may only narrow; omitted fields are inherited. */
+/**
+ * Input of {@link attenuateCapability}: each field may only narrow; omitted fields are
+ * inherited. `session` cannot change: it may only repeat the handle's own session.
+ */
 export const AttenuationSchema = v.object({
   root: v.optional(VirtualPathSchema),
   rights: v.optional(RightsSchema),
   expiresAt: v.optional(ExpirySchema),
+  session: v.optional(VfsSessionIdSchema),
 });
 
 /** What {@link mintCapability} takes. */
@@ -70,8 +80,8 @@ export type AttenuationInput = v.InferInput<typeof AttenuationSchema>;
 
 /**
  * Mints a root handle for one capsule, signed with the kernel key (HMAC-SHA256 over the
- * version byte and the root block, which binds capsule id, root, rights, expiry and a
- * random 128-bit id). Throws `INVALID_ARGUMENT` for a bad input or a key that is not 32 bytes.
+ * version byte and the root block, which binds capsule id, root, rights, expiry, the optional
+ * VFS session and a random 128-bit id). Throws `INVALID_ARGUMENT` for a bad input or a key that is not 32 bytes.
  */
 export function mintCapability(key: Uint8Array, input: MintCapabilityInput): string {
   checkKey(key);
@@ -79,8 +89,8 @@ export function mintCapability(key: Uint8Array, input: MintCapabilityInput): str
   if (!parsed.success) {
     throw new KernelError(ErrorCode.InvalidArgument, `Cannot mint a capability handle as the request is invalid: ${parsed.issues[0].message}`);
   }
-  const { capsuleId, root, rights, expiresAt } = parsed.output;
-  const block = encodeRootBlock(randomBytes(ID_BYTES), capsuleId, root, rightsToMask(rights), expiresAt);
+  const { capsuleId, root, rights, expiresAt, session } = parsed.output;
+  const block = encodeRootBlock(randomBytes(ID_BYTES), capsuleId, root, rightsToMask(rights), expiresAt, session);
   const tag = createHmac('sha256', key).update(VERSION_BYTES).update(block).digest();
   return encodeToken([block], tag);
 }
@@ -103,7 +113,7 @@ export function attenuateCapability(token: string, request: AttenuationInput): s
     throw new KernelError(ErrorCode.InvalidArgument, `Cannot attenuate the capability handle as it already has ${MAX_ATTENUATIONS} attenuations`);
   }
   const current = foldCaveats(decoded.blocks);
-  const { root, rights, expiresAt } = parsed.output;
+  const { root, rights, expiresAt, session } = parsed.output;
   const deny = (what: string): KernelError =>
     new KernelError(ErrorCode.CapabilityDenied, `Cannot attenuate the capability handle as ${what}`);
   if (root !== undefined && !isWithinVirtual(current.root, root)) throw deny(`"${root}" is not within its root "${current.root}"`);
@@ -112,6 +122,9 @@ export function attenuateCapability(token: string, request: AttenuationInput): s
     throw deny(`it does not hold ${maskToRights(mask & ~current.rights).map((r) => `"${r}"`).join(', ')}`);
   }
   if (expiresAt !== undefined && expiresAt > current.expiresAt) throw deny(`it expires before ${expiresAt}`);
+  if (session !== undefined && session !== current.session) {
+    throw deny(current.session === undefined ? 'it is bound to no VFS session' : `it is bound to VFS session "${current.session}"`);
+  }
   const caveats: Caveats = {
     ...(root === undefined ? {} : { root }),
     ...(mask === undefined ? {} : { rights: mask }),
@@ -217,6 +230,7 @@ function effectiveOf(decoded: DecodedToken): EffectiveCapability {
     expiresAt: folded.expiresAt,
     id: chainIds[chainIds.length - 1] as string,
     chainIds: Object.freeze(chainIds),
+    ...(folded.session === undefined ? {} : { session: folded.session }),
   });
 }
 
@@ -225,7 +239,7 @@ function effectiveOf(decoded: DecodedToken): EffectiveCapability {
  * (it would grant nothing or widen), so it makes the handle invalid; rights and expiry
  * intersect naturally, but an empty rights set is invalid too.
  */
-function foldCaveats(blocks: readonly Block[]): { root: VirtualPath; rights: number; expiresAt: number } {
+function foldCaveats(blocks: readonly Block[]): { root: VirtualPath; rights: number; expiresAt: number; session: string | undefined } {
   const [first, ...rest] = blocks as [Block, ...Block[]];
   let root = first.caveats.root as VirtualPath;
   let rights = first.caveats.rights as number;
@@ -239,7 +253,7 @@ function foldCaveats(blocks: readonly Block[]): { root: VirtualPath; rights: num
     if (caveats.expiresAt !== undefined) expiresAt = Math.min(expiresAt, caveats.expiresAt);
   }
   if (rights === 0) throw invalid('caveat', 'its caveats leave no rights');
-  return { root, rights, expiresAt };
+  return { root, rights, expiresAt, session: first.caveats.session };
 }
 
 function invalid(reason: string, why: string, extra: ErrorDetails = {}): KernelError {

@@ -81,12 +81,16 @@ export interface MintedCapability extends EffectiveCapability {
   readonly handle: string;
 }
 
-/** What to mint: a capsule, a virtual root, rights and an absolute expiry (ms epoch). */
+/**
+ * What to mint: a capsule, a virtual root, rights, an absolute expiry (ms epoch) and
+ * optionally the VFS session whose overlay the capsule sees at `/`.
+ */
 export interface CapabilityRequest {
   readonly capsuleId: string;
   readonly root: string;
   readonly rights: readonly string[];
   readonly expiresAt: number;
+  readonly session?: string;
 }
 
 /** Options of a streaming call. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { revocationsProjection, vfsProjection } from '../../projections/index.ts';
 import { tempDir } from '../../test/support/temp-dir.ts';
 import { bootOwner, type Owner } from '../boot.ts';
 import { ErrorCode, isKernelError } from '../errors/index.ts';
@@ -27,20 +28,23 @@ interface Fixture extends AsyncDisposable {
   readonly owner: Owner;
 }
 
-async function ownerFor(home: string, serve: boolean): Promise<Owner> {
+async function ownerFor(home: string, serve: boolean, projections: readonly ProjectionDefinition[]): Promise<Owner> {
   await createHomeMarker(home);
   const lock = await acquireOwnerLock(home, { role: 'command' });
   assert.ok(lock !== null);
-  return bootOwner({ home, role: 'command', lock, projections: [notes], serve });
+  return bootOwner({ home, role: 'command', lock, projections, serve });
 }
 
-const kinds: Record<string, (home: string) => Promise<Fixture>> = {
-  LocalKernel: async (home) => {
-    const owner = await ownerFor(home, false);
+const projectionsFor = (withVfs: boolean): ProjectionDefinition[] => (withVfs ? [notes, vfsProjection, revocationsProjection] : [notes]);
+
+/** `withVfs` adds the vfs and revocations projections (for the vfs and capability operations). */
+const kinds: Record<string, (home: string, withVfs?: boolean) => Promise<Fixture>> = {
+  LocalKernel: async (home, withVfs = false) => {
+    const owner = await ownerFor(home, false, projectionsFor(withVfs));
     return { api: owner.kernel, owner, [Symbol.asyncDispose]: () => owner.close() };
   },
-  RemoteKernel: async (home) => {
-    const owner = await ownerFor(home, true);
+  RemoteKernel: async (home, withVfs = false) => {
+    const owner = await ownerFor(home, true, projectionsFor(withVfs));
     const client = await connectSocket(homeLayout(home).socket);
     assert.ok(client !== null);
     const api = new RemoteKernel(client);
@@ -128,6 +132,23 @@ for (const [kind, make] of Object.entries(kinds)) {
       );
 
       assert.equal((await k.api.status()).head.seq, 1);
+    });
+
+    test('capMint() binds a handle to an open VFS session and capVerify() reports it', async () => {
+      await using dir = await tempDir();
+      await using k = await make(`${dir.path}/home`, true);
+      const session = await k.api.vfsOpen(dir.path, { source: 'user:test' });
+      const request = { capsuleId: 'fs', root: '/', rights: ['read', 'list'], expiresAt: Date.now() + 60_000 };
+
+      const bound = await k.api.capMint({ ...request, session: session.id });
+      const unbound = await k.api.capMint(request);
+      const verified = await k.api.capVerify(bound.handle, 'fs');
+
+      assert.equal(bound.session, session.id);
+      assert.equal(verified.session, session.id);
+      assert.equal('session' in unbound, false);
+      await assert.rejects(k.api.capMint({ ...request, session: 'nosuchsession' }), (e) => isKernelError(e, ErrorCode.SessionNotFound));
+      await assert.rejects(k.api.capMint({ ...request, session: 'Bad/Id' }), (e) => isKernelError(e));
     });
 
     test('read() returns envelopes in order and follow() yields new events', async () => {

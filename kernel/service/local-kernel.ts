@@ -232,7 +232,9 @@ export class LocalKernel implements KernelApi {
     return this.#vfs.discard(session, options);
   }
 
+  /** Mints a handle; one bound to a session needs that session open (else `SESSION_NOT_FOUND`). */
   async capMint(request: CapabilityRequest): Promise<MintedCapability> {
+    if (request.session !== undefined) this.#vfs.info(request.session);
     const handle = mintCapability(await this.#kernelKey(), request as MintCapabilityInput);
     return { handle, ...inspectCapability(handle) };
   }

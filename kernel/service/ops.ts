@@ -76,6 +76,7 @@ export const callArgs = {
     root: VfsPath,
     rights: v.pipe(v.array(v.pipe(v.string(), v.maxLength(16))), v.maxLength(16)),
     expiresAt: v.pipe(v.number(), v.safeInteger(), v.minValue(0)),
+    session: v.optional(VfsSession),
   }),
   capRevoke: v.object({ handle: Handle, source: UserSource }),
   capVerify: v.object({ handle: Handle, capsuleId: v.pipe(v.string(), v.maxLength(64)) }),
@@ -199,8 +200,10 @@ export function kernelHandler(api: KernelApi): {
           const a = parseArgs(op, callArgs.vfsDiscard, args);
           return api.vfsDiscard(a.session, { source: a.source });
         }
-        case 'capMint':
-          return api.capMint(parseArgs(op, callArgs.capMint, args));
+        case 'capMint': {
+          const { session, ...rest } = parseArgs(op, callArgs.capMint, args);
+          return api.capMint({ ...rest, ...(session === undefined ? {} : { session }) });
+        }
         case 'capRevoke': {
           const a = parseArgs(op, callArgs.capRevoke, args);
           return api.capRevoke(a.handle, { source: a.source });

@@ -58,6 +58,11 @@ export class VfsService {
     return { id, lower: real, seq: event?.seq ?? 0 };
   }
 
+  /** An open session's record. Throws `SESSION_NOT_FOUND` when unknown, committed or discarded. */
+  info(session: string): SessionInfo {
+    return this.#session(session);
+  }
+
   /** Writes a file into the upper layer. See `planWrite` for the codes. */
   write(session: string, path: string, bytes: Uint8Array, options: { source: string; mode?: number }): Promise<VfsChangeReceipt & { size: number }> {
     return this.#change(session, async (view) => planWrite(view, normalizeVirtualPath(path), bytes, options)).then((r) => ({ ...r, size: bytes.byteLength }));
