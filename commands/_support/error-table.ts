@@ -53,7 +53,7 @@ const table: Partial<Record<ErrorCode, ErrorOutcome>> = {
   [ErrorCode.ConnectionLost]: { exit: Exit.Kernel, hint: 'The kernel went away; check `astrid daemon status` and retry.' },
   [ErrorCode.Timeout]: { exit: Exit.Kernel, hint: 'Retry, or raise the timeout.' },
   [ErrorCode.Unsupported]: { exit: Exit.Usage, hint: 'This platform or option is not supported yet.' },
-  [ErrorCode.CapabilityDenied]: { exit: Exit.Security, hint: 'Grant the capability in the capsule manifest.' },
+  [ErrorCode.CapabilityDenied]: { exit: Exit.Security, hint: 'Grant the capability in the capsule manifest; a handle can only be narrowed, never widened.' },
   [ErrorCode.CapsuleTrapped]: { exit: Exit.Capsule, hint: 'The capsule trapped; its effects were dropped. Check its logs.' },
   [ErrorCode.CapsuleTimeout]: { exit: Exit.Capsule, hint: 'The call exceeded its time limit ([limits] call_timeout_ms); its effects were dropped.' },
   [ErrorCode.CapsuleMemoryExceeded]: { exit: Exit.Capsule, hint: 'The call exceeded its memory limit ([limits] memory_bytes).' },
@@ -72,6 +72,7 @@ const table: Partial<Record<ErrorCode, ErrorOutcome>> = {
   [ErrorCode.PathIsDirectory]: { exit: Exit.Usage, hint: 'The path is a directory; name a file.' },
   [ErrorCode.SessionNotFound]: { exit: Exit.NotFound, hint: 'Open one with `astrid vfs session open --lower DIR`; committed and discarded sessions are closed.' },
   [ErrorCode.ReadOnly]: { exit: Exit.Refused, hint: 'This layer is read-only; write through a VFS session.' },
+  [ErrorCode.ConfigInvalid]: { exit: Exit.Usage, hint: 'Fix the configuration file named in the message.' },
   [ErrorCode.BlobMissing]: { exit: Exit.Integrity, hint: 'The log lacks a blob it references; run `astrid log verify`.' },
 };
 

@@ -1,0 +1,33 @@
+import * as v from 'valibot';
+import { RightsSchema, type Right } from '../../../kernel/caps/index.ts';
+import { ErrorCode, KernelError } from '../../../kernel/errors/index.ts';
+
+/**
+ * Parses `--rights read,list` into a non-empty list of known rights.
+ * @throws KernelError INVALID_ARGUMENT naming the first unknown right
+ */
+export function parseRights(text: string): Right[] {
+  const parts = text.split(',').map((r) => r.trim()).filter((r) => r !== '');
+  const parsed = v.safeParse(RightsSchema, parts);
+  if (!parsed.success) {
+    const bad = parts.find((r) => !v.is(RightsSchema, [r]));
+    const why = bad === undefined ? 'it names no right' : `"${bad}" is not a right`;
+    throw new KernelError(ErrorCode.InvalidArgument, `Cannot use rights "${text}" as ${why}: expected read, write, list, create or delete`, {
+      details: { rights: text },
+    });
+  }
+  return parsed.output;
+}
+
+/** Reads a handle argument; `-` reads it from stdin, so it need not appear in the process list. */
+export async function readHandle(arg: string): Promise<string> {
+  if (arg !== '-') return arg;
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+/** The claims of a handle as the CLI prints them, with the expiry also as ISO 8601. */
+export function expiryIso(expiresAt: number): string {
+  return new Date(expiresAt).toISOString();
+}
