@@ -31,6 +31,9 @@ interface RuleMeta {
   readonly line: number | null;
 }
 
+/** Most `isIgnored` decisions remembered per kind before the memo starts over (bounds memory). */
+const MEMO_LIMIT = 65_536;
+
 const NOT_IGNORED: IgnoreDecision = Object.freeze({ ignored: false, rule: null, source: null, line: null });
 
 /**
@@ -45,7 +48,8 @@ const NOT_IGNORED: IgnoreDecision = Object.freeze({ ignored: false, rule: null, 
  * Paths are POSIX, relative to the boundary root (a leading `/` is read as that root, so a
  * VFS virtual path can be passed as is). `''` and `/` are the root, never ignored. Anything
  * else malformed (`..`, `.`, empty components, NUL) throws `PATH_INVALID`. Immutable once
- * built: build a new one when an ignore file changes. Holds no resources.
+ * built (it only remembers its decisions): build a new one when an ignore file changes.
+ * Holds no resources.
  */
 export class IgnoreBoundary {
   readonly #meta: RuleMeta[];
@@ -53,6 +57,9 @@ export class IgnoreBoundary {
   readonly #root: Ignore;
   readonly #nested: boolean;
   readonly #protected: Ignore | null;
+  /** Decisions of `isIgnored` by the path as given, for files and for directories. */
+  readonly #fileMemo = new Map<string, boolean>();
+  readonly #dirMemo = new Map<string, boolean>();
   /** The ignore files the rules came from, relative to the root, shallowest first. */
   readonly sources: readonly string[];
 
@@ -92,13 +99,20 @@ export class IgnoreBoundary {
   }
 
   /**
-   * Whether `relPath` is hidden. The hot path: one map walk over parent directories and one
-   * cached `ignore` lookup. Throws `PATH_INVALID` for a malformed path.
+   * Whether `relPath` is hidden. The hot path: a path asked before (spelled the same way) is
+   * one map lookup; a new one is checked, then one map walk over parent directories and one
+   * `ignore` lookup. Throws `PATH_INVALID` for a malformed path.
    */
   isIgnored(relPath: string, isDir = false): boolean {
+    const memo = isDir ? this.#dirMemo : this.#fileMemo;
+    const known = memo.get(relPath);
+    if (known !== undefined) return known;
     const path = normalizeRelative(relPath);
-    if (path === '') return false;
-    return this.#matcherFor(path).ignores(isDir ? `${path}/` : path);
+    const ignored = path !== '' && this.#matcherFor(path).ignores(isDir ? `${path}/` : path);
+    // Only a path that passed the checks above is remembered, so a hit needs no re-check.
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    memo.set(relPath, ignored);
+    return ignored;
   }
 
   /** Whether `relPath` is hidden, and by which rule of which file. Throws `PATH_INVALID`. */
