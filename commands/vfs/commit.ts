@@ -19,7 +19,7 @@ export default class VfsCommit extends AstridCommand {
     const { args, flags } = await this.parse(VfsCommit);
     await using kernel = await this.openKernel(flags);
     const receipt = await kernel.vfsCommit(args.session, { source: CLI_SOURCE });
-    this.log(`Committed ${args.session} at seq ${receipt.seq}: ${receipt.written} written, ${receipt.deleted} deleted, ${receipt.dirs} directories`);
+    this.log(`Committed ${args.session} at seq ${receipt.seq}: ${receipt.written} written, ${receipt.deleted} deleted, ${receipt.dirs} director${receipt.dirs === 1 ? 'y' : 'ies'} created`);
     return receipt;
   }
 }

@@ -27,7 +27,7 @@ export async function readHandle(arg: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').trim();
 }
 
-/** The claims of a handle as the CLI prints them, with the expiry also as ISO 8601. */
+/** An expiry (ms epoch) as ISO 8601, printed beside the number for people. */
 export function expiryIso(expiresAt: number): string {
   return new Date(expiresAt).toISOString();
 }
