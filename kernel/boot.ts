@@ -1,4 +1,5 @@
 import { Bus } from './bus/bus.ts';
+import { loadOrCreateKernelKey } from './caps/index.ts';
 import { ErrorCode, KernelError } from './errors/index.ts';
 import { homeLayout, readHome } from './home/index.ts';
 import { serveSocket, type OwnerLock, type RpcServer } from './ipc/index.ts';
@@ -10,6 +11,7 @@ import { MaterializerRunner } from './service/materializer-runner.ts';
 import type { OwnerRole } from './service/api.ts';
 import { LocalKernel } from './service/local-kernel.ts';
 import { kernelHandler } from './service/ops.ts';
+import { VFS_PROJECTION, VfsService } from './vfs/overlay/index.ts';
 
 /** Options of {@link bootOwner}. */
 export interface BootOptions {
@@ -81,11 +83,28 @@ export async function bootOwner(options: BootOptions): Promise<Owner> {
     await runner.start();
     closers.push(() => runner.close());
     const bus = new Bus(log);
+    // One VFS service and one kernel key for the kernel API and the capsules' file airlocks.
+    const vfs = new VfsService({
+      state: () => log.projection(VFS_PROJECTION),
+      blob: (digest) => log.getBlob(digest),
+      append: async (events) => {
+        const appended = await log.append(events);
+        await runner.idle();
+        return appended;
+      },
+    });
+    let key: Promise<Buffer> | null = null;
+    const kernelKey = (): Promise<Buffer> => {
+      key ??= loadOrCreateKernelKey(options.home);
+      key.catch(() => (key = null));
+      return key;
+    };
     const runtime = new CapsuleRuntime(log, bus, {
       home: options.home,
       logger: logger.child('runtime'),
       deliver: options.deliver ?? options.role === 'daemon',
       ready: () => runner.idle(),
+      files: { sessions: vfs, kernelKey },
     });
     await runtime.start();
     closers.push(() => runtime.close());
@@ -99,6 +118,8 @@ export async function bootOwner(options: BootOptions): Promise<Owner> {
       projections: options.projections,
       materialized: () => runner.idle(),
       runtime,
+      vfs,
+      kernelKey,
       ...(options.role === 'daemon' ? { onShutdown: () => requestStop() } : { onClose: close }),
       ...(options.role === 'command' && options.yieldable === true ? { onHandover: () => void close() } : {}),
     });

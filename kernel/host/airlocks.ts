@@ -12,7 +12,9 @@
  * the main thread through the synchronous bridge.
  */
 import type { CallContext } from '@extism/extism';
-import { ErrorCode, KernelError, isKernelError } from '../errors/index.ts';
+import { ErrorCode, KernelError } from '../errors/index.ts';
+import { LEVELS, abi, airlock, checked, readKey, readText, type HostFn } from './abi.ts';
+import { fsAirlocks } from './fs-airlocks.ts';
 import { AirlockLimits, type GrantChecker } from './grant.ts';
 import type { BridgeRequest } from './protocol.ts';
 import type { CapsuleLogLevel, IpcBatch, IpcPublication } from './services.ts';
@@ -45,75 +47,6 @@ export interface AirlockEnv {
   /** Asks the main thread synchronously; throws the `KernelError` it answered with. */
   request(request: BridgeRequest): unknown;
   log(level: CapsuleLogLevel, message: string): void;
-}
-
-type HostFn = (cx: CallContext, ...args: unknown[]) => bigint;
-
-const LOW48 = (1n << 48n) - 1n;
-/**
- * Extism 1.0.3 addresses block `i` as `i << 48` and never reuses an index within a call, so
- * block 32768 would have the sign bit set and break every kernel function: a call may
- * allocate at most 32767 blocks (each airlock uses about two).
- */
-const MAX_ADDRESS = 1n << 63n;
-
-function blocksExhausted(): KernelError {
-  return new KernelError(ErrorCode.CapsuleMemoryExceeded, 'Cannot allocate Extism memory as the call has used all 32767 memory blocks', {
-    details: { reason: 'extism-blocks' },
-  });
-}
-const FATAL: ReadonlySet<string> = new Set([ErrorCode.CapsuleTrapped, ErrorCode.CapsuleMemoryExceeded]);
-const LEVELS: ReadonlySet<string> = new Set(['debug', 'info', 'warn', 'error']);
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function abi(fn: string, message: string): KernelError {
-  return new KernelError(ErrorCode.CapsuleTrapped, `Cannot run "${fn}" as the capsule broke the ABI: ${message}`, { details: { reason: 'abi', airlock: fn } });
-}
-
-/** Reads argument `pos` of `fn` as UTF-8 text of at most `max` bytes. */
-function readText(cx: CallContext, fn: string, pos: number, handle: unknown, max: number): string {
-  if (typeof handle !== 'bigint') throw abi(fn, `argument ${pos} is not an i64 memory handle`);
-  const block = handle <= 0n || (handle & LOW48) !== 0n ? null : cx.read(handle);
-  if (block === null) throw abi(fn, `argument ${pos} is not a live memory handle`);
-  // The size is known before anything is decoded or copied.
-  const size = Number(cx.length(handle));
-  if (size > max) {
-    throw new KernelError(ErrorCode.PayloadTooLarge, `Cannot read argument ${pos} of "${fn}" as it is ${size} bytes, above the limit of ${max}`);
-  }
-  try {
-    return utf8.decode(block.bytes());
-  } catch (error) {
-    throw new KernelError(ErrorCode.PayloadInvalid, `Cannot read argument ${pos} of "${fn}" as it is not valid UTF-8`, { cause: error });
-  }
-}
-
-function readKey(cx: CallContext, fn: string, handle: unknown, allowEmpty = false): string {
-  const key = readText(cx, fn, 1, handle, AirlockLimits.keyBytes);
-  if ((!allowEmpty && key.length === 0) || key.includes('\0')) {
-    throw new KernelError(ErrorCode.KvKeyInvalid, `Cannot use KV key "${key.replaceAll('\0', '\\0')}" as keys must be non-empty and free of NUL`);
-  }
-  return key;
-}
-
-function checked(address: bigint): bigint {
-  if (address >= MAX_ADDRESS) throw blocksExhausted();
-  return address;
-}
-
-/** Wraps an airlock body: its value becomes an ok result, an expected error an error result. */
-function airlock(fn: string, body: (cx: CallContext, args: unknown[]) => string): HostFn {
-  return (cx, ...args) => {
-    let value: string;
-    try {
-      value = body(cx, args);
-    } catch (error) {
-      if (isKernelError(error) && !FATAL.has(error.code)) {
-        return checked(cx.store(JSON.stringify({ ok: false, code: error.code, message: error.message })));
-      }
-      throw error;
-    }
-    return checked(cx.store(`{"ok":true,"value":${value}}`));
-  };
 }
 
 function batchJson(batch: IpcBatch): string {
@@ -218,6 +151,7 @@ export function createHostFunctions(env: AirlockEnv): Record<string, Record<stri
       }
       return JSON.stringify(value);
     }),
+    ...fsAirlocks(env.request),
     astrid_abort: (cx, h) => {
       let message: string;
       try {

@@ -4,6 +4,7 @@ import type { Logger } from '../logger/index.ts';
 import { AirlockLimits, type CapsuleGrant, GrantChecker } from './grant.ts';
 import { FLAG, type BridgeReply, type BridgeRequest, type FromWorker, type InitMessage } from './protocol.ts';
 import { KernelPort, toWire } from './kernel-port.ts';
+import { OpenFiles } from './open-files.ts';
 import type { CallEffects, HostServices } from './services.ts';
 import type { CompiledCapsule } from './wasm-module.ts';
 import type { WorkerPool } from './worker-pool.ts';
@@ -50,6 +51,8 @@ interface Generation {
   readonly flag: Int32Array;
   readonly replyPort: MessagePort;
   readonly subscriptions: Set<string>;
+  /** Files the call in progress holds open; released when it ends. */
+  readonly files: OpenFiles;
   pending: Pending | null;
   dead: boolean;
 }
@@ -167,7 +170,7 @@ export class CapsuleInstance implements AsyncDisposable {
     const worker = await pool.take();
     const channel = new MessageChannel();
     const flagBuffer = new SharedArrayBuffer(4);
-    const gen: Generation = { worker, flag: new Int32Array(flagBuffer), replyPort: channel.port1, subscriptions: new Set(), pending: null, dead: false };
+    const gen: Generation = { worker, flag: new Int32Array(flagBuffer), replyPort: channel.port1, subscriptions: new Set(), files: new OpenFiles(), pending: null, dead: false };
     const init: InitMessage = {
       type: 'init',
       capsuleId: this.capsuleId,
@@ -227,19 +230,22 @@ export class CapsuleInstance implements AsyncDisposable {
         this.#port.log(msg.level, msg.message);
         return;
       case 'done':
-        if (gen.pending?.id === msg.id) void this.#finish(gen.pending, msg.effects, msg.output);
+        if (gen.pending?.id === msg.id) void this.#finish(gen, gen.pending, msg.effects, msg.output);
         return;
-      case 'failed':
+      case 'failed': {
         if (msg.recycled) this.#port.dropSubscriptions(gen.subscriptions);
-        if (gen.pending?.id === msg.id) gen.pending.settle(KernelError.fromWire(msg.error));
+        const pending = gen.pending;
+        if (pending?.id === msg.id) void gen.files.abandonAll().then(() => pending.settle(KernelError.fromWire(msg.error)));
         return;
+      }
       default:
         return;
     }
   }
 
-  async #finish(pending: Pending, effects: CallEffects, output: Uint8Array): Promise<void> {
+  async #finish(gen: Generation, pending: Pending, effects: CallEffects, output: Uint8Array): Promise<void> {
     try {
+      await gen.files.abandonAll();
       await this.#port.commit(effects);
       pending.settle(null, output);
     } catch (error) {
@@ -250,7 +256,7 @@ export class CapsuleInstance implements AsyncDisposable {
   async #serve(gen: Generation, request: BridgeRequest): Promise<void> {
     let reply: BridgeReply;
     try {
-      reply = { ok: true, value: await this.#port.answer(request, gen.subscriptions, () => gen.dead) };
+      reply = { ok: true, value: await this.#port.answer(request, gen.subscriptions, () => gen.dead, gen.files) };
     } catch (error) {
       this.#port.noteFailure(request, error);
       reply = { ok: false, error: toWire(error) };
@@ -275,6 +281,7 @@ export class CapsuleInstance implements AsyncDisposable {
   #retire(gen: Generation): void {
     gen.dead = true;
     this.#port.dropSubscriptions(gen.subscriptions);
+    void gen.files.abandonAll();
     gen.replyPort.close();
     void gen.worker.terminate();
     // Forget it so that the next call starts a fresh generation.

@@ -1,5 +1,8 @@
 import * as v from 'valibot';
+import { RightSchema } from '../caps/index.ts';
 import { ErrorCode, KernelError } from '../errors/index.ts';
+import { VirtualPathSchema } from '../vfs/path/index.ts';
+import type { FsCaller } from './services.ts';
 
 /** Hard caps on what the host reads from a capsule before it allocates anything. */
 export const AirlockLimits = {
@@ -73,6 +76,8 @@ export const CapsuleGrantSchema = v.object({
   ),
   kv: v.optional(v.array(v.picklist(['read', 'write'])), []),
   env: v.optional(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(256))), []),
+  /** The manifest's `[capabilities] fs` as virtual paths: a handle never grants more than these. */
+  fs: v.optional(v.array(v.object({ path: VirtualPathSchema, rights: v.array(RightSchema) })), []),
 });
 
 /** A capsule's grant as given to `host.load()` (fields may be omitted: nothing allowed). */
@@ -92,8 +97,11 @@ export class GrantChecker {
   readonly #kvRead: boolean;
   readonly #kvWrite: boolean;
   readonly #env: ReadonlySet<string>;
+  /** Who the capsule is for the file airlocks: its id and manifest fs grants. */
+  readonly fsCaller: FsCaller;
 
   constructor(capsuleId: string, grant: CapsuleGrant) {
+    this.fsCaller = Object.freeze({ capsuleId, grants: Object.freeze(grant.fs.map((g) => Object.freeze({ path: g.path, rights: [...g.rights] }))) });
     this.#capsuleId = capsuleId;
     const tokens = (p: string): string[] => subjectTokens(p, true) ?? [];
     this.#publish = grant.ipc.publish.map(tokens);

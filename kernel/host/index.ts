@@ -14,6 +14,11 @@ export { createMemoryHostServices, type CapturedLog, type MemoryHostServices } f
 export type {
   CallEffects,
   CapsuleLogLevel,
+  FsCaller,
+  FsEntry,
+  FsGrant,
+  FsStat,
+  HostFile,
   HostServices,
   IpcBatch,
   IpcMessage,

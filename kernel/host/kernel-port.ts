@@ -1,6 +1,7 @@
 import { ErrorCode, KernelError, isKernelError, type WireError } from '../errors/index.ts';
 import type { Logger } from '../logger/index.ts';
 import type { GrantChecker } from './grant.ts';
+import type { OpenFiles } from './open-files.ts';
 import type { BridgeRequest } from './protocol.ts';
 import type { CallEffects, CapsuleLogLevel, HostServices } from './services.ts';
 
@@ -28,11 +29,46 @@ export class KernelPort {
     this.#logger = logger;
   }
 
-  /** Answers one bridge request; `owned` holds the generation's subscription ids. */
-  async answer(request: BridgeRequest, owned: Set<string>, isDead: () => boolean): Promise<unknown> {
+  /**
+   * Answers one bridge request; `owned` holds the generation's subscription ids, `files` the
+   * current call's open files.
+   */
+  async answer(request: BridgeRequest, owned: Set<string>, isDead: () => boolean, files: OpenFiles): Promise<unknown> {
     const services = this.#services;
     const id = this.#capsuleId;
+    const caller = this.#checker.fsCaller;
     switch (request.op) {
+      case 'fsOpen': {
+        if (request.mode !== 'r' && request.mode !== 'w') {
+          throw new KernelError(ErrorCode.InvalidArgument, `Cannot open "${request.path}" with mode "${request.mode}": expected "r" or "w"`);
+        }
+        const file = await services.fsOpen(caller, request.handle, request.path, request.mode);
+        if (isDead()) {
+          await file.abandon();
+          throw new KernelError(ErrorCode.CapsuleClosed, 'Cannot open a file for a call that has ended');
+        }
+        return { fd: files.add(file), size: file.size };
+      }
+      case 'fsRead':
+        return files.get(request.fd).read(request.max);
+      case 'fsWrite':
+        files.get(request.fd).write(request.bytes);
+        return request.bytes.byteLength;
+      case 'fsClose':
+        return files.take(request.fd).close();
+      case 'fsStat':
+        return services.fsStat(caller, request.handle, request.path);
+      case 'fsReaddir':
+        return [...(await services.fsReaddir(caller, request.handle, request.path))];
+      case 'fsMkdir':
+        await services.fsMkdir(caller, request.handle, request.path);
+        return null;
+      case 'fsRemove':
+        await services.fsRemove(caller, request.handle, request.path);
+        return null;
+      case 'fsRename':
+        await services.fsRename(caller, request.handle, request.from, request.to);
+        return null;
       case 'kvGet':
         this.#checker.checkKv(false);
         return services.kvGet(id, request.key);

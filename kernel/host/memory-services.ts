@@ -1,4 +1,5 @@
 import { ErrorCode, KernelError } from '../errors/index.ts';
+import { CapsuleFiles, createMemorySessions, type CapsuleFilesOptions } from './fs/index.ts';
 import { patternCovers, subjectTokens } from './grant.ts';
 import type { CallEffects, CapsuleLogLevel, HostServices, IpcBatch, IpcMessage } from './services.ts';
 
@@ -35,9 +36,19 @@ export interface MemoryHostServices extends HostServices {
 /**
  * Creates an in-memory {@link HostServices}: a message list with cursor subscriptions,
  * per-capsule KV maps, config values and a log capture. With `commit: false` it has no
- * `commit()` method, so the host falls back to the per-airlock methods.
+ * `commit()` method, so the host falls back to the per-airlock methods. The file airlocks go
+ * through {@link CapsuleFiles} with `files` (for example a real verifier over in-memory
+ * sessions from `createMemorySessions()`); without it every handle is refused.
  */
-export function createMemoryHostServices(options: { commit?: boolean } = {}): MemoryHostServices {
+export function createMemoryHostServices(options: { commit?: boolean; files?: CapsuleFilesOptions } = {}): MemoryHostServices {
+  const files = new CapsuleFiles(
+    options.files ?? {
+      verify: () => {
+        throw new KernelError(ErrorCode.HandleInvalid, 'Cannot use the capability handle as this host verifies none', { details: { reason: 'signature' } });
+      },
+      sessions: createMemorySessions(),
+    },
+  );
   const messages: IpcMessage[] = [];
   const logs: CapturedLog[] = [];
   const kv = new Map<string, Map<string, string>>();
@@ -114,6 +125,12 @@ export function createMemoryHostServices(options: { commit?: boolean } = {}): Me
       logs.push({ capsuleId, level, message });
     },
     configGet: (capsuleId, key) => config.get(capsuleId)?.get(key) ?? null,
+    fsOpen: (caller, handle, path, mode) => files.open(caller, handle, path, mode),
+    fsStat: (caller, handle, path) => files.stat(caller, handle, path),
+    fsReaddir: (caller, handle, path) => files.readdir(caller, handle, path),
+    fsMkdir: (caller, handle, path) => files.mkdir(caller, handle, path),
+    fsRemove: (caller, handle, path) => files.remove(caller, handle, path),
+    fsRename: (caller, handle, from, to) => files.rename(caller, handle, from, to),
   };
   if (options.commit !== false) {
     services.commit = async (capsuleId: string, effects: CallEffects): Promise<void> => {

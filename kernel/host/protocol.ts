@@ -43,7 +43,13 @@ export type BridgeRequest =
   | { readonly op: 'configGet'; readonly key: string }
   | { readonly op: 'ipcSubscribe'; readonly pattern: string }
   | { readonly op: 'ipcUnsubscribe'; readonly id: string }
-  | { readonly op: 'ipcPoll'; readonly id: string; readonly max: number };
+  | { readonly op: 'ipcPoll'; readonly id: string; readonly max: number }
+  | { readonly op: 'fsOpen'; readonly handle: string; readonly path: string; readonly mode: string }
+  | { readonly op: 'fsRead'; readonly fd: number; readonly max: number }
+  | { readonly op: 'fsWrite'; readonly fd: number; readonly bytes: Uint8Array }
+  | { readonly op: 'fsClose'; readonly fd: number }
+  | { readonly op: 'fsStat' | 'fsReaddir' | 'fsMkdir' | 'fsRemove'; readonly handle: string; readonly path: string }
+  | { readonly op: 'fsRename'; readonly handle: string; readonly from: string; readonly to: string };
 
 /** The reply to a bridge request, posted on the reply port before the flag is set. */
 export type BridgeReply = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: WireError };

@@ -10,6 +10,8 @@
  * capsule as an airlock error result (`{ ok: false, code, message }`).
  */
 
+import type { Right } from '../caps/index.ts';
+
 /** A value or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
 
@@ -54,6 +56,52 @@ export interface CallEffects {
   readonly published: readonly IpcPublication[];
 }
 
+/** One `[capabilities] fs` grant of the calling capsule, as a virtual path (`.` is `/`). */
+export interface FsGrant {
+  readonly path: string;
+  readonly rights: readonly Right[];
+}
+
+/** Who asks for a file operation: the calling capsule and its manifest's fs grants. */
+export interface FsCaller {
+  readonly capsuleId: string;
+  readonly grants: readonly FsGrant[];
+}
+
+/** A visible path's kind and size (null for a directory). */
+export interface FsStat {
+  readonly path: string;
+  readonly kind: 'file' | 'dir';
+  readonly size: number | null;
+}
+
+/** One entry of a directory listing. */
+export interface FsEntry extends FsStat {
+  readonly name: string;
+}
+
+/**
+ * A file a capsule opened through `astrid_fs_open`, held on the kernel side for the rest of
+ * the call. A read file reads bounded chunks by offset; a write file accumulates bytes and
+ * lands them as one `vfs.file.written` at `close()`, after checking the handle again.
+ */
+export interface HostFile {
+  readonly mode: 'r' | 'w';
+  /** Size at open for a read file, bytes buffered so far for a write file. */
+  readonly size: number;
+  /**
+   * The next at most `max` bytes (the kernel may cap `max` lower); `eof` once the end is
+   * reached. Throws `INVALID_ARGUMENT` on a write file.
+   */
+  read(max: number): Promise<{ bytes: Uint8Array; eof: boolean }>;
+  /** Buffers bytes. Throws `INVALID_ARGUMENT` on a read file, `PAYLOAD_TOO_LARGE` past the cap. */
+  write(bytes: Uint8Array): void;
+  /** Releases the file; a write file's bytes land now. Returns the file's size. */
+  close(): Promise<number>;
+  /** Releases the file without landing anything (the call ended with it open). */
+  abandon(): Promise<void>;
+}
+
 /**
  * The kernel side of the airlocks. `capsuleId` is always the calling capsule: KV methods act
  * on that capsule's own namespace only, subscriptions belong to it.
@@ -88,4 +136,17 @@ export interface HostServices {
    * event-loop turn, and then awaits them.
    */
   commit?(capsuleId: string, effects: CallEffects): Promise<void>;
+  /**
+   * The file airlocks. Each verifies `handle` for `caller.capsuleId` (`HANDLE_INVALID`),
+   * resolves the virtual path within the handle's root (`PATH_INVALID`, `PATH_ESCAPE`),
+   * checks the right on both the handle and the manifest's fs grants (`CAPABILITY_DENIED`)
+   * and goes through the mount at that path (the handle's session overlay at `/`, where the
+   * ignore boundary hides paths: `PATH_IGNORED`). Changes land in the session at once.
+   */
+  fsOpen(caller: FsCaller, handle: string, path: string, mode: 'r' | 'w'): MaybePromise<HostFile>;
+  fsStat(caller: FsCaller, handle: string, path: string): MaybePromise<FsStat | null>;
+  fsReaddir(caller: FsCaller, handle: string, path: string): MaybePromise<readonly FsEntry[]>;
+  fsMkdir(caller: FsCaller, handle: string, path: string): MaybePromise<void>;
+  fsRemove(caller: FsCaller, handle: string, path: string): MaybePromise<void>;
+  fsRename(caller: FsCaller, handle: string, from: string, to: string): MaybePromise<void>;
 }

@@ -5,7 +5,10 @@ import { compilePattern } from '../bus/index.ts';
 import { CAPSULES_PROJECTION, capsulesDir, installedCapsuleOf, listInstalled, type InstalledCapsuleEntry } from '../capsule/installed/index.ts';
 import { loadManifest, mergedCapabilities, type CapsuleManifest } from '../capsule/manifest/index.ts';
 import { ErrorCode, KernelError, isKernelError } from '../errors/index.ts';
+import { CapabilityVerifier } from '../caps/index.ts';
+import { grantPath, type CapsuleFilesOptions, type SessionFiles } from '../host/fs/index.ts';
 import type { CapsuleHost, CapsuleInstance } from '../host/index.ts';
+import { REVOCATIONS_PROJECTION } from '../vfs/overlay/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { Logger } from '../logger/index.ts';
 import { DELIVERIES_PROJECTION, deliveryKey, type DeliveryCursor } from './deliveries.ts';
@@ -45,7 +48,15 @@ export class CapsuleRuntime implements AsyncDisposable {
   constructor(
     log: EventLog,
     bus: Bus,
-    options: { home: string; logger: Logger; deliver: boolean; /** Resolves once capsule files are materialised. */ ready?: () => Promise<void> },
+    options: {
+      home: string;
+      logger: Logger;
+      deliver: boolean;
+      /** Resolves once capsule files are materialised. */
+      ready?: () => Promise<void>;
+      /** The VFS sessions and the kernel key: with both, capsules get the `astrid_fs_*` airlocks. */
+      files?: { sessions: SessionFiles; kernelKey: () => Promise<Uint8Array> };
+    },
   ) {
     this.#ready = options.ready ?? (async () => {});
     this.#log = log;
@@ -59,7 +70,22 @@ export class CapsuleRuntime implements AsyncDisposable {
         const env = this.#loaded.get(id)?.manifest.env ?? {};
         return Object.fromEntries(Object.entries(env).map(([k, e]) => [k, e.default]));
       },
+      ...(options.files === undefined ? {} : { files: this.#filesOptions(options.files) }),
     });
+  }
+
+  #filesOptions(files: { sessions: SessionFiles; kernelKey: () => Promise<Uint8Array> }): CapsuleFilesOptions {
+    let verifier: Promise<CapabilityVerifier> | null = null;
+    return {
+      sessions: files.sessions,
+      verify: async (handle, capsuleId) => {
+        verifier ??= files.kernelKey().then((key) => new CapabilityVerifier(key));
+        const checker = await verifier;
+        const revoked = this.#log.projection(REVOCATIONS_PROJECTION);
+        return checker.verify(handle, { capsuleId, now: Date.now(), isRevoked: (id) => revoked.get(id) !== undefined });
+      },
+      installedDir: (capsuleId) => (this.#loaded.has(capsuleId) ? join(capsulesDir(this.#home), capsuleId) : null),
+    };
   }
 
   /** With `deliver`, starts every installed capsule's handlers and follows installs and removals. */
@@ -172,6 +198,7 @@ export class CapsuleRuntime implements AsyncDisposable {
       grant: {
         ipc: { publish: [...(caps?.ipc_publish ?? [])], subscribe: [...(caps?.ipc_subscribe ?? [])] },
         kv: caps === null || caps.kv === false || (Array.isArray(caps.kv) && caps.kv.length === 0) ? [] : ['read', 'write'],
+        fs: (caps?.fs ?? []).map((g) => ({ path: grantPath(g.path), rights: [...g.rights] })),
         env: Object.keys(manifest.env ?? {}),
       },
       limits: { ...(limits.call_timeout_ms === undefined ? {} : { timeoutMs: limits.call_timeout_ms }), ...(memoryBytes === undefined ? {} : { memoryBytes }) },

@@ -1,7 +1,8 @@
 import { Bus, compilePattern, type SubjectMatcher } from '../bus/index.ts';
 import { ErrorCode, KernelError } from '../errors/index.ts';
 import type { NewEvent } from '../events/index.ts';
-import type { CallEffects, CapsuleLogLevel, HostServices, IpcBatch, IpcMessage } from '../host/index.ts';
+import type { CallEffects, CapsuleLogLevel, FsCaller, FsEntry, FsStat, HostFile, HostServices, IpcBatch, IpcMessage } from '../host/index.ts';
+import { CapsuleFiles, type CapsuleFilesOptions } from '../host/fs/index.ts';
 import type { EventLog } from '../log/index.ts';
 import type { Logger } from '../logger/index.ts';
 
@@ -42,13 +43,20 @@ export class KernelHostServices implements HostServices {
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #pending = new Map<string, PendingDelivery>();
   readonly #env: (capsuleId: string) => Readonly<Record<string, string | undefined>>;
+  readonly #files: CapsuleFiles | null;
   #nextSub = 1;
 
-  constructor(log: EventLog, bus: Bus, options: { logger: Logger; envDefaults: (capsuleId: string) => Readonly<Record<string, string | undefined>> }) {
+  /** Without `files` the file airlocks answer `UNSUPPORTED`. */
+  constructor(
+    log: EventLog,
+    bus: Bus,
+    options: { logger: Logger; envDefaults: (capsuleId: string) => Readonly<Record<string, string | undefined>>; files?: CapsuleFilesOptions },
+  ) {
     this.#log = log;
     this.#bus = bus;
     this.#logger = options.logger;
     this.#env = options.envDefaults;
+    this.#files = options.files === undefined ? null : new CapsuleFiles(options.files);
   }
 
   /** Makes the next commit of `capsuleId` also complete `delivery`; returns a function telling whether it did. */
@@ -132,6 +140,35 @@ export class KernelHostServices implements HostServices {
       this.#pending.delete(capsuleId);
     }
     await this.#log.append(events);
+  }
+
+  fsOpen(caller: FsCaller, handle: string, path: string, mode: 'r' | 'w'): Promise<HostFile> {
+    return this.#fs().open(caller, handle, path, mode);
+  }
+
+  fsStat(caller: FsCaller, handle: string, path: string): Promise<FsStat | null> {
+    return this.#fs().stat(caller, handle, path);
+  }
+
+  fsReaddir(caller: FsCaller, handle: string, path: string): Promise<FsEntry[]> {
+    return this.#fs().readdir(caller, handle, path);
+  }
+
+  fsMkdir(caller: FsCaller, handle: string, path: string): Promise<void> {
+    return this.#fs().mkdir(caller, handle, path);
+  }
+
+  fsRemove(caller: FsCaller, handle: string, path: string): Promise<void> {
+    return this.#fs().remove(caller, handle, path);
+  }
+
+  fsRename(caller: FsCaller, handle: string, from: string, to: string): Promise<void> {
+    return this.#fs().rename(caller, handle, from, to);
+  }
+
+  #fs(): CapsuleFiles {
+    if (this.#files === null) throw new KernelError(ErrorCode.Unsupported, 'Cannot use files as this kernel mounts none for capsules');
+    return this.#files;
   }
 
   #kvEvent(capsuleId: string, key: string, value: string | null): NewEvent {

@@ -44,6 +44,7 @@ export class LocalKernel implements KernelApi {
   readonly #runtime: CapsuleRuntime | undefined;
   readonly #vfs: VfsService;
   #key: Promise<Buffer> | null = null;
+  readonly #sharedKey: (() => Promise<Buffer>) | undefined;
 
   constructor(
     log: EventLog,
@@ -61,6 +62,10 @@ export class LocalKernel implements KernelApi {
       materialized?: () => Promise<void>;
       /** Runs capsules for `callCapsule`. */
       runtime?: CapsuleRuntime;
+      /** The VFS service shared with the capsule runtime (default: a fresh one over the log). */
+      vfs?: VfsService;
+      /** The home's kernel key, shared with the capsule runtime (default: loaded on first use). */
+      kernelKey?: () => Promise<Buffer>;
     },
   ) {
     this.#log = log;
@@ -72,7 +77,8 @@ export class LocalKernel implements KernelApi {
     this.#onHandover = options.onHandover;
     this.#materialized = options.materialized ?? (async () => {});
     this.#runtime = options.runtime;
-    this.#vfs = new VfsService({
+    this.#sharedKey = options.kernelKey;
+    this.#vfs = options.vfs ?? new VfsService({
       state: () => log.projection(VFS_PROJECTION),
       blob: (digest) => log.getBlob(digest),
       append: async (events) => {
@@ -253,6 +259,7 @@ export class LocalKernel implements KernelApi {
   }
 
   #kernelKey(): Promise<Buffer> {
+    if (this.#sharedKey !== undefined) return this.#sharedKey();
     this.#key ??= loadOrCreateKernelKey(this.#info.home);
     this.#key.catch(() => (this.#key = null));
     return this.#key;

@@ -6,12 +6,14 @@ export {
   isHidden,
   listMerged,
   lookupMerged,
+  openMerged,
   readMerged,
   statVisible,
   type MergedNode,
   type OverlayEntry,
   type OverlayView,
 } from './merged.ts';
+export { bytesFile, handleFile, type OpenedFile } from './opened-file.ts';
 export { collectTree, planMkdir, planRemove, planRename, planWrite, type PlanOptions } from './plan.ts';
 export { VfsService, type VfsChangeReceipt, type VfsPort, type VfsStat } from './service.ts';
 export {

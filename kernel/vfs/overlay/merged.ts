@@ -3,6 +3,7 @@ import { ErrorCode, KernelError, isKernelError } from '../../errors/index.ts';
 import type { IgnoreBoundary } from '../../ignore/index.ts';
 import type { StateReader } from '../../projection/index.ts';
 import { openInRoot, resolveInRoot, virtualPathParts, type VirtualPath } from '../path/index.ts';
+import { bytesFile, handleFile, type OpenedFile } from './opened-file.ts';
 import { childNames, readEntry } from './upper-state.ts';
 
 /** What the overlay functions read: one session's upper state, its blobs, its lower and its boundary. */
@@ -135,6 +136,29 @@ export async function readMerged(view: OverlayView, path: VirtualPath): Promise<
   }
   await using handle = await openInRoot(view.lower, path, 'r');
   return handle.readFile();
+}
+
+/**
+ * Opens a visible file for reading by offset (see {@link OpenedFile}): the lower file through
+ * `openInRoot`, never by a second lookup of its name. Throws as {@link readMerged}.
+ */
+export async function openMerged(view: OverlayView, path: VirtualPath): Promise<OpenedFile> {
+  const node = await statVisible(view, path);
+  if (node === null) throw new KernelError(ErrorCode.PathNotFound, `Cannot open "${path}" as it does not exist`);
+  if (node.kind === 'dir') throw new KernelError(ErrorCode.PathIsDirectory, `Cannot open "${path}" as it is a directory`);
+  if (node.source === 'upper') {
+    const bytes = view.blob(node.blob);
+    if (bytes === null) throw new KernelError(ErrorCode.BlobMissing, `Cannot open "${path}" as its blob "${node.blob}" is missing`);
+    return bytesFile(bytes);
+  }
+  const handle = await openInRoot(view.lower, path, 'r');
+  try {
+    const stats = await handle.stat();
+    return handleFile(handle, stats.size);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
 }
 
 /** The lower node at `path`, or null when it is missing or not a file or directory. */

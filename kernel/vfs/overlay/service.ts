@@ -6,7 +6,8 @@ import type { StateReader } from '../../projection/index.ts';
 import { canonicalRoot, normalizeVirtualPath } from '../path/index.ts';
 import { applyUpper, type CommitSummary } from './commit.ts';
 import { diffSession, type DiffEntry } from './diff.ts';
-import { listMerged, readMerged, statVisible, type OverlayEntry, type OverlayView } from './merged.ts';
+import { listMerged, openMerged, readMerged, statVisible, type OverlayEntry, type OverlayView } from './merged.ts';
+import type { OpenedFile } from './opened-file.ts';
 import { planMkdir, planRemove, planRename, planWrite } from './plan.ts';
 import { readSession, type SessionInfo } from './upper-state.ts';
 
@@ -94,6 +95,14 @@ export class VfsService {
   /** A file's bytes. Throws `PATH_NOT_FOUND`, `PATH_IS_DIRECTORY`, `PATH_IGNORED`. */
   read(session: string, path: string): Promise<Uint8Array> {
     return this.#serial(session, async () => readMerged(await this.#view(session), normalizeVirtualPath(path)));
+  }
+
+  /**
+   * Opens a visible file for bounded reads by offset; the caller closes it. Throws
+   * `PATH_NOT_FOUND`, `PATH_IS_DIRECTORY`, `PATH_IGNORED`, `PATH_ESCAPE`.
+   */
+  openFile(session: string, path: string): Promise<OpenedFile> {
+    return this.#serial(session, async () => openMerged(await this.#view(session), normalizeVirtualPath(path)));
   }
 
   /** A visible path's kind and size, or null when absent. Throws `PATH_IGNORED`. */
