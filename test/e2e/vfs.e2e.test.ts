@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { CapInspectResult } from '../../commands/cap/inspect.ts';
+import type { CapMintResult } from '../../commands/cap/mint.ts';
 import type { IgnoreCheckEntry } from '../../commands/ignore/check.ts';
 import type { VfsCatResult } from '../../commands/vfs/cat.ts';
 import type { VfsCommitResult } from '../../commands/vfs/commit.ts';
@@ -11,7 +13,7 @@ import type { VfsLsResult } from '../../commands/vfs/ls.ts';
 import type { VfsSessionOpenResult } from '../../commands/vfs/session/open.ts';
 import type { VfsWriteResult } from '../../commands/vfs/write.ts';
 import { tempDir } from '../support/temp-dir.ts';
-import { assertBuilt, astrid, failsWith, okJson } from './run-cli.ts';
+import { assertBuilt, astrid, failsWith, okJson, startDaemon } from './run-cli.ts';
 import { git, gitRepo, logEvents, snapshot, writeTree } from './vfs-fixture.ts';
 
 assertBuilt();
@@ -192,4 +194,33 @@ test('`astrid ignore check` agrees with `git check-ignore` on the same rules, an
   assert.deepEqual(env, [{ path: '.env', ignored: true, rule: '.env', source: 'builtin', line: null }]);
   assert.equal(text.code, 0);
   assert.deepEqual(text.stdout.split('\n'), ['ignored  debug.log  .astridignore:1: *.log', 'visible  src/a.ts', 'ignored  .env  builtin: .env', '']);
+});
+
+test('the VFS and capability commands behave the same through a daemon', async () => {
+  await using dir = await tempDir('astrid-e2e-vfs-daemon-');
+  const home = join(dir.path, 'home');
+  const lower = await gitRepo(join(dir.path, 'repo'), { 'a.txt': 'alpha\n', '.env': 'K=1\n' });
+  await writeTree(dir.path, { 'blob.bin': BINARY });
+  const cli = (args: readonly string[], stdin?: string) => astrid(args, { home, ...(stdin === undefined ? {} : { stdin }) });
+  okJson(await cli(['init']));
+  const original = await snapshot(lower);
+  await using _daemon = await startDaemon(home);
+
+  const session = okJson<VfsSessionOpenResult>(await cli(['vfs', 'session', 'open', '--lower', lower])).id;
+  okJson(await cli(['vfs', 'write', session, '/blob.bin', '--from', join(dir.path, 'blob.bin')]));
+  okJson(await cli(['vfs', 'mv', session, '/a.txt', '/b.txt']));
+  const cat = okJson<VfsCatResult>(await cli(['vfs', 'cat', session, '/blob.bin']));
+  const ls = okJson<VfsLsResult>(await cli(['vfs', 'ls', session]));
+  const diff = okJson<VfsDiffResult>(await cli(['vfs', 'diff', session]));
+  const minted = okJson<CapMintResult>(await cli(['cap', 'mint', '--capsule', 'fs', '--root', '/', '--rights', 'read', '--session', session]));
+  const verified = okJson<CapInspectResult>(await cli(['cap', 'inspect', minted.handle, '--verify']));
+
+  assert.deepEqual(Buffer.from(cat.base64, 'base64'), Buffer.from(BINARY));
+  assert.deepEqual(ls.entries.map((e) => e.name), ['b.txt', 'blob.bin']);
+  assert.deepEqual(diff.changes.map((c) => [c.change, c.path]), [['renamed', '/b.txt'], ['added', '/blob.bin']]);
+  assert.deepEqual([verified.verified, verified.session], [true, session]);
+  failsWith(await cli(['vfs', 'cat', session, '/.env']), 'PATH_IGNORED', 8);
+  assert.deepEqual(await snapshot(lower), original);
+  okJson(await cli(['vfs', 'discard', session]));
+  assert.deepEqual(await snapshot(lower), original);
 });
