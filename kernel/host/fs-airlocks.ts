@@ -21,6 +21,13 @@ export const FsAirlockLimits = {
   writeBytes: 1024 * 1024,
 } as const;
 
+/** A stat or listing entry as JSON: a directory has no `size` key. */
+function entryJson(entry: FsStat & { name?: string }): string {
+  const name = entry.name === undefined ? '' : `"name":${JSON.stringify(entry.name)},`;
+  const size = entry.kind === 'file' && entry.size !== null ? `,"size":${entry.size}` : '';
+  return `{${name}"path":${JSON.stringify(entry.path)},"kind":"${entry.kind}"${size}}`;
+}
+
 /** Builds the `astrid_fs_*` host functions over the worker's bridge. */
 export function fsAirlocks(request: (request: BridgeRequest) => unknown): Record<string, HostFn> {
   const handleArg = (cx: Parameters<HostFn>[0], fn: string, h: unknown): string => readText(cx, fn, 1, h, HANDLE_BYTES);
@@ -49,11 +56,12 @@ export function fsAirlocks(request: (request: BridgeRequest) => unknown): Record
     }),
     astrid_fs_stat: airlock('astrid_fs_stat', (cx, [h, p]) => {
       const req = { op: 'fsStat', handle: handleArg(cx, 'astrid_fs_stat', h), path: pathArg(cx, 'astrid_fs_stat', 2, p) } as const;
-      return JSON.stringify(request(req) as FsStat | null);
+      const found = request(req) as FsStat | null;
+      return found === null ? 'null' : entryJson(found);
     }),
     astrid_fs_readdir: airlock('astrid_fs_readdir', (cx, [h, p]) => {
       const req = { op: 'fsReaddir', handle: handleArg(cx, 'astrid_fs_readdir', h), path: pathArg(cx, 'astrid_fs_readdir', 2, p) } as const;
-      return JSON.stringify(request(req) as FsEntry[]);
+      return `[${(request(req) as FsEntry[]).map(entryJson).join(',')}]`;
     }),
     astrid_fs_mkdir: airlock('astrid_fs_mkdir', (cx, [h, p]) => {
       request({ op: 'fsMkdir', handle: handleArg(cx, 'astrid_fs_mkdir', h), path: pathArg(cx, 'astrid_fs_mkdir', 2, p) });
