@@ -64,6 +64,9 @@ async function world(): Promise<World> {
   await writeFile(join(work, 'private', 'notes.txt'), `${secrets[2]} needle\n`);
   await writeFile(join(work, '.git', 'config'), '[core]\n');
   await symlink(join(outside, 'canary.txt'), join(work, 'escape'));
+  // In-root links to hidden paths: a visible name must not open a window on them.
+  await symlink('.env', join(work, 'innocent'));
+  await symlink('private', join(work, 'peek'));
   const line = 'abcdefghijklmnopqrstuvwxyz0123456789-'.repeat(3) + '\n';
   const big = (line.repeat(Math.ceil(BIG_BYTES / line.length)).slice(0, BIG_BYTES - 11) + 'needle END\n');
   await writeFile(join(work, 'big.txt'), big);
@@ -164,7 +167,7 @@ describe('fs capsule over a real session', { timeout: 300_000 }, () => {
     assert.ok(listed.ok);
     const paths = (listed.value['entries'] as Array<{ path: string }>).map((e) => e.path);
     assert.ok(paths.includes('/src/lib/b.ts') && paths.includes('/big.txt'), paths.join(','));
-    for (const hidden of ['/.env', '/private', '/private/notes.txt', '/escape', '/.git', '/.git/config']) {
+    for (const hidden of ['/.env', '/private', '/private/notes.txt', '/escape', '/.git', '/.git/config', '/innocent', '/peek', '/peek/notes.txt']) {
       assert.ok(!paths.includes(hidden), `${hidden} is listed`);
     }
   });
@@ -244,6 +247,9 @@ describe('hostile capsule against the fs airlocks', { timeout: 300_000 }, () => 
       [{ op: 'list', handle: src, path: '/' }, ErrorCode.PathEscape],
       [{ op: 'rename', handle: src, path: '/src/a.ts', to: '/a.ts' }, ErrorCode.PathEscape],
       [{ op: 'write', handle: root, path: '/.env', data: 'x' }, ErrorCode.PathIgnored],
+      [{ op: 'read', handle: root, path: '/innocent' }, ErrorCode.PathIgnored],
+      [{ op: 'read', handle: root, path: '/peek/notes.txt' }, ErrorCode.PathIgnored],
+      [{ op: 'list', handle: root, path: '/peek' }, ErrorCode.PathIgnored],
       [{ op: 'remove', handle: root, path: '/.git/config' }, ErrorCode.PathIgnored],
     ];
 
@@ -252,7 +258,7 @@ describe('hostile capsule against the fs airlocks', { timeout: 300_000 }, () => 
       assert.deepEqual([got.ok, got.code], [false, code], JSON.stringify(input));
     }
     const listed = await attempt(w, { op: 'list', handle: root, path: '/' });
-    assert.ok(listed.ok && !listed.out.includes('/escape') && !listed.out.includes('/.env'), listed.out);
+    for (const hidden of ['/escape', '/.env', '/innocent', '/peek', '/private']) assert.ok(listed.ok && !listed.out.includes(hidden), listed.out);
   });
 
   test('bad handles are refused with HANDLE_INVALID: forged, tampered, another capsule, widened, revoked, expired', async () => {

@@ -55,7 +55,7 @@ export async function lookupMerged(view: OverlayView, path: VirtualPath): Promis
       continue;
     }
     if (!lowerVisible) return null;
-    if (last) return lowerNode(view.lower, path);
+    if (last) return lowerNode(view, path);
   }
   return { kind: 'dir', source: 'lower', lowerVisible: true };
 }
@@ -102,7 +102,7 @@ export async function listMerged(
     const resolved = await resolveInRoot(view.lower, dir).catch(() => null);
     if (resolved?.type === 'directory') {
       for (const name of await readdir(resolved.hostPath).catch(() => [] as string[])) {
-        const child = await lowerNode(view.lower, join(name)).catch(() => null);
+        const child = await lowerNode(view, join(name)).catch(() => null);
         if (child !== null) children.set(name, child);
       }
     }
@@ -161,8 +161,13 @@ export async function openMerged(view: OverlayView, path: VirtualPath): Promise<
   }
 }
 
-/** The lower node at `path`, or null when it is missing or not a file or directory. */
-async function lowerNode(lower: string, path: VirtualPath): Promise<MergedNode | null> {
+/**
+ * The lower node at `path`, or null when it is missing or not a file or directory. A symlink
+ * (final or on the way) leading to a path the boundary hides is `PATH_IGNORED`: a visible
+ * name must not become a window on `.env`.
+ */
+async function lowerNode(view: OverlayView, path: VirtualPath): Promise<MergedNode | null> {
+  const lower = view.lower;
   let resolved;
   try {
     resolved = await resolveInRoot(lower, path);
@@ -171,6 +176,9 @@ async function lowerNode(lower: string, path: VirtualPath): Promise<MergedNode |
     throw error;
   }
   if (!resolved.exists) return null;
+  if (resolved.virtualPath !== path && isHidden(view, resolved.virtualPath, resolved.type === 'directory')) {
+    throw new KernelError(ErrorCode.PathIgnored, `Cannot use "${path}" as it links to a path the ignore boundary hides`, { details: { path } });
+  }
   if (resolved.type === 'directory') return { kind: 'dir', source: 'lower', lowerVisible: true };
   if (resolved.type !== 'file') return null;
   const stats = await stat(resolved.hostPath).catch(() => null);
