@@ -71,6 +71,10 @@ const encoder = new TextEncoder();
  * port has it, in one log transaction). A call that traps, times out, is aborted, runs out
  * of memory or reports an error leaves no KV write and no publication behind: in an
  * event-sourced kernel a call is one transaction, so replay never sees half a call.
+ * File changes through `astrid_fs_*` (a closed write, mkdir, remove, rename) land in the
+ * handle's VFS session at once and are not undone either: they are overlay changes a user
+ * reviews (`vfs diff`) and drops (`vfs discard`). Files a call left open are released when it
+ * ends; an unclosed write fd lands nothing.
  * Subscribing, unsubscribing and polling act at once and are not undone: messages polled
  * by a call that then fails count as delivered. Work that must not lose a message belongs
  * in a `[[handler]]`, whose delivery the kernel acknowledges only when the call succeeds.
