@@ -422,3 +422,61 @@ test('RpcClient fails pending calls and open streams with CONNECTION_LOST when t
     await once(fake, 'close');
   }
 });
+
+test('RpcClient marks as retryable only the calls a leaving owner did not list as started', async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, 'leaving.sock');
+  const fake = createServer((socket) => {
+    const decoder = new FrameDecoder();
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk) => {
+      for (const frame of decoder.push(chunk)) {
+        const { t, id } = frame as { t: string; id: number };
+        if (t === 'hello') socket.write(encodeFrame({ t: 'hello', protocol: 1, server: { pid: 1, role: 'command' } }));
+        // The owner read call 1, then leaves before reading call 2: bye lists call 1 only.
+        else if (id === 2) socket.end(encodeFrame({ t: 'bye', started: [1] }));
+      }
+    });
+  });
+  fake.listen(path);
+  await once(fake, 'listening');
+
+  try {
+    const client = await mustConnect(path);
+    const started = client.call('slow', null);
+    const unread = client.call('late', null);
+    const retryable = (e: unknown): boolean => isKernelError(e, ErrorCode.ConnectionLost) && e.details?.['retryable'] === true;
+    await assert.rejects(started, (e) => isKernelError(e, ErrorCode.ConnectionLost) && !retryable(e));
+    await assert.rejects(unread, (e) => retryable(e));
+    await assert.rejects(client.call('after', null), (e) => retryable(e));
+  } finally {
+    fake.close();
+    await once(fake, 'close');
+  }
+});
+
+test('RpcServer.close() finishes a started call, refuses later ones as retryable and closes only after the client', async () => {
+  await using dir = await tempDir();
+  const release = deferred<void>();
+  const entered = deferred<void>();
+  await using server = await serveSocket(join(dir.path, 'k.sock'), handler({
+    call: async (op) => {
+      if (op !== 'slow') return op;
+      entered.resolve();
+      await release.promise;
+      return 'done';
+    },
+  }));
+  const client = await mustConnect(server.path);
+  const slow = client.call('slow', null);
+  await entered.promise;
+  const closing = server.close({ graceMs: 5_000 });
+  const late = client.call('late', null).catch((e: unknown) => e);
+  release.resolve();
+
+  assert.equal(await slow, 'done');
+  const error = await late;
+  assert.ok(isKernelError(error, ErrorCode.ConnectionLost) && error.details?.['retryable'] === true, String(error));
+  await closing;
+  await client.closed;
+});

@@ -89,9 +89,9 @@ export function connectSocket(socketPath: string, options: ConnectSocketOptions 
         settle(() => resolve(null));
         return;
       }
-      fail(lost(`Cannot connect to "${socketPath}" as the socket failed`, error));
+      fail(lost(`Cannot connect to "${socketPath}" as the socket failed`, error, { retryable: true }));
     };
-    const onClose = (): void => fail(lost(`Cannot connect to "${socketPath}" as the owner closed the connection`));
+    const onClose = (): void => fail(lost(`Cannot connect to "${socketPath}" as the owner closed the connection`, undefined, { retryable: true }));
     const onData = (chunk: Buffer): void => {
       let frames: unknown[];
       try {
@@ -145,6 +145,8 @@ class SocketRpcClient implements RpcClient {
   readonly #socket: Socket;
   readonly #decoder: FrameDecoder;
   readonly #calls = new Map<number, PendingCall>();
+  /** The request ids the owner said it had started when it said `bye`. */
+  #started: ReadonlySet<number> = new Set();
   readonly #streams = new Map<number, ClientStream>();
   readonly #overfull = new Set<ClientStream>();
   #nextId = 1;
@@ -220,8 +222,9 @@ class SocketRpcClient implements RpcClient {
 
   /** Sends a request frame and returns its id; throws when the connection cannot take it. */
   #send(t: 'call' | 'stream', op: string, args: unknown): number {
+    // Refused here, the request was never sent: after a `bye` the next owner may take it.
+    if (this.#leaving) throw lost(`Cannot start "${op}" as the owner is shutting down`, undefined, { retryable: true });
     if (this.#failure !== null) throw this.#failure;
-    if (this.#leaving) throw lost(`Cannot start "${op}" as the owner is shutting down`);
     if (op.length === 0 || op.length > MAX_OP_LENGTH) {
       throw new KernelError(ErrorCode.InvalidArgument, `Cannot call "${op.slice(0, 64)}" as operation names have 1 to ${MAX_OP_LENGTH} characters`);
     }
@@ -285,6 +288,7 @@ class SocketRpcClient implements RpcClient {
       }
       case 'bye':
         this.#leaving = true;
+        this.#started = new Set(message.started);
         return;
     }
   }
@@ -304,11 +308,14 @@ class SocketRpcClient implements RpcClient {
   }
 
   #onClose(): void {
+    const byOwner = this.#failure === null;
     const failure =
       this.#failure ??
       lost(this.#leaving ? 'Cannot reach the owner as it shut down' : 'Cannot reach the owner as the connection closed');
     this.#failure = failure;
-    for (const call of this.#calls.values()) call.reject(failure);
+    // After a `bye`, a call the owner did not list as started was never read: safe to resend.
+    const unstarted = lost('Cannot start the call as the owner shut down first', undefined, { retryable: true });
+    for (const [id, call] of this.#calls) call.reject(byOwner && this.#leaving && !this.#started.has(id) ? unstarted : failure);
     for (const stream of this.#streams.values()) stream.fail(failure);
     this.#calls.clear();
     this.#streams.clear();
@@ -316,6 +323,7 @@ class SocketRpcClient implements RpcClient {
   }
 }
 
-function lost(message: string, cause?: unknown): KernelError {
-  return new KernelError(ErrorCode.ConnectionLost, message, cause === undefined ? {} : { cause });
+/** A CONNECTION_LOST error; `retryable` marks a request that certainly never started. */
+function lost(message: string, cause?: unknown, details?: { retryable: true }): KernelError {
+  return new KernelError(ErrorCode.ConnectionLost, message, { ...(cause === undefined ? {} : { cause }), ...(details === undefined ? {} : { details }) });
 }

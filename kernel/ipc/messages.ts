@@ -58,14 +58,15 @@ export const ServerHelloSchema = v.variant('t', [
 /**
  * Every frame a server may send after the handshake. `error` without an id concerns the whole
  * connection (it is closed next); `bye` says the owner is leaving: no new requests, answers to
- * in-flight calls may still follow.
+ * the in-flight requests it lists in `started` may still follow, and any other request of the
+ * connection was never started (the client may send it again to the next owner).
  */
 export const ServerMessageSchema = v.variant('t', [
   v.object({ t: v.literal('result'), id: IdSchema, value: v.unknown() }),
   v.object({ t: v.literal('item'), id: IdSchema, value: v.unknown() }),
   v.object({ t: v.literal('end'), id: IdSchema }),
   v.object({ t: v.literal('error'), id: v.optional(IdSchema), error: WireErrorSchema }),
-  v.object({ t: v.literal('bye') }),
+  v.object({ t: v.literal('bye'), started: v.pipe(v.array(IdSchema), v.maxLength(1_000_000)) }),
 ]);
 /** A frame a server sends after the handshake. */
 export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;

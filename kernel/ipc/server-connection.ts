@@ -107,7 +107,7 @@ export class ServerConnection {
       this.#socket.destroy();
       return;
     }
-    this.#send({ t: 'bye' });
+    this.#send({ t: 'bye', started: [...this.#requests.keys()] });
     for (const [id, request] of this.#requests) {
       if (request.kind === 'stream') this.#giveUp(id, request, 'Cannot continue the stream as the owner is shutting down');
     }
@@ -126,6 +126,20 @@ export class ServerConnection {
     this.#ending = true;
     this.#uncork();
     this.#socket.end(() => this.#socket.destroy());
+  }
+
+  /**
+   * Ends a connection the owner is leaving: flushes what is queued (the `bye` first) and
+   * half-closes, but keeps reading until the client closes its side. Destroying the socket
+   * at once could make the client's next write fail (EPIPE) before it read the `bye`, and it
+   * would then take a request that never started for one that might have run. The server
+   * destroys a client that does not close within its grace.
+   */
+  finish(): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    this.#uncork();
+    this.#socket.end();
   }
 
   /** Closes the socket at once. */
@@ -199,7 +213,8 @@ export class ServerConnection {
       return;
     }
     if (this.#leaving) {
-      const error = { code: ErrorCode.ConnectionLost, message: `Cannot start "${message.op}" as the owner is shutting down` };
+      // Never started, so the client may send it again to the next owner.
+      const error = { code: ErrorCode.ConnectionLost, message: `Cannot start "${message.op}" as the owner is shutting down`, details: { retryable: true } };
       this.#send({ t: 'error', id: message.id, error });
       return;
     }

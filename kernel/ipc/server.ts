@@ -1,5 +1,5 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { ErrorCode, KernelError } from '../errors/index.ts';
 import { silentLogger, type Logger } from '../logger/index.ts';
@@ -96,6 +96,8 @@ class SocketRpcServer implements RpcServer {
   readonly #server: Server;
   readonly #logger: Logger;
   readonly #connections = new Set<ServerConnection>();
+  /** Every accepted socket not yet closed, whether or not it became a connection. */
+  readonly #sockets = new Set<Socket>();
   readonly #serverClosed: Promise<void>;
   #nextPeer = 1;
   #closing: Promise<void> | null = null;
@@ -108,6 +110,8 @@ class SocketRpcServer implements RpcServer {
     this.#serverClosed = new Promise((resolve) => server.once('close', () => resolve()));
     server.on('error', (error: NodeJS.ErrnoException) => logger.error('Socket server failed', { errno: error.code ?? null }));
     server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
       if (this.#closing !== null) {
         socket.destroy();
         return;
@@ -146,11 +150,15 @@ class SocketRpcServer implements RpcServer {
       for (const connection of connections) connection.abandonCalls();
       await withinMs(Promise.all(connections.map((c) => c.allSettled())), graceMs);
     } finally {
-      for (const connection of connections) connection.end();
+      for (const connection of connections) connection.finish();
       // A peer that never reads would keep its socket open: do not wait for it past the grace.
       const ended = await withinMs(Promise.all(connections.map((c) => c.closed)), graceMs);
       if (!ended) for (const connection of connections) connection.destroy();
-      await this.#serverClosed;
+      // The server only says 'close' once every accepted socket has closed: close any left.
+      for (const socket of this.#sockets) socket.destroy();
+      if (!(await withinMs(this.#serverClosed, graceMs))) {
+        this.#logger.warn('Socket server did not close in time', { path: this.path, sockets: this.#sockets.size });
+      }
       await unlink(this.path).catch(() => undefined);
       this.#logger.debug('Socket server closed', { path: this.path });
     }
