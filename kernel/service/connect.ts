@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, isKernelError } from '../errors/index.ts';
 import { homeLayout, readHome } from '../home/index.ts';
 import { acquireOwnerLock, connectSocket, readOwnerInfo, type OwnerInfo } from '../ipc/index.ts';
 import { silentLogger, type Logger } from '../logger/index.ts';
 import type { Materializer, ProjectionDefinition } from '../projection/index.ts';
 import type { KernelApi } from './api.ts';
+import { isRetryableLoss, reconnectingKernel } from './reconnecting-kernel.ts';
 import { RemoteKernel } from './remote-kernel.ts';
 
 /** Options of {@link connectKernel}. */
@@ -24,10 +26,16 @@ export interface ConnectOptions {
  * Gives a command the kernel of `home`, the same interface either way: the running owner
  * over its socket when there is one, otherwise this process takes the owner lock and opens
  * the home itself (serving its socket to others until closed). While another process holds
- * the lock without serving yet (it is starting or stopping), it waits.
+ * the lock without serving yet (it is starting or stopping), it waits. A call the owner
+ * refused because it was leaving is sent again the same way (see `reconnectingKernel`).
  * @throws KernelError HOME_NOT_INITIALIZED, HOME_INVALID, PROTOCOL_MISMATCH, ABORTED via signal
  */
 export async function connectKernel(home: string, options: ConnectOptions): Promise<KernelApi> {
+  const first = await connectOnce(home, options);
+  return reconnectingKernel(first, () => connectOnce(home, options));
+}
+
+async function connectOnce(home: string, options: ConnectOptions): Promise<KernelApi> {
   await readHome(home);
   const socket = homeLayout(home).socket;
   const started = Date.now();
@@ -35,7 +43,12 @@ export async function connectKernel(home: string, options: ConnectOptions): Prom
   let waited = false;
   for (let attempt = 0; ; attempt++) {
     options.signal?.throwIfAborted();
-    const client = await connectSocket(socket, options.signal === undefined ? {} : { signal: options.signal });
+    // An owner that is leaving may drop us mid-handshake: then look again.
+    const client = await connectSocket(socket, options.signal === undefined ? {} : { signal: options.signal }).catch((error: unknown) => {
+      // So may a starved owner that does not answer the hello in time: look again, and wait.
+      if (isRetryableLoss(error) || isKernelError(error, ErrorCode.Timeout)) return null;
+      throw error;
+    });
     if (client !== null) return new RemoteKernel(client);
     const lock = Date.now() - started < (options.remoteOnlyMs ?? 0) ? null : await tryLock();
     if (lock !== null) {
