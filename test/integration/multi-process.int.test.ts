@@ -106,7 +106,7 @@ async function hammer(home: string, mode: string): Promise<{ acked: Acked[]; fai
     const results = await Promise.all(jobs.map(async (job) => ({ job, result: await runCli(home, argsOf(job)) })));
     for (const { job, result } of results) {
       if (result.code !== 0) {
-        failed.push({ job, exit: result.code ?? result.signal ?? 'unknown', error: result.stderr.split('\n')[0] ?? '' });
+        failed.push({ job, exit: result.code ?? result.signal ?? 'unknown', error: result.stderr.trim().slice(-600) });
         continue;
       }
       const out = JSON.parse(result.stdout) as { first?: PublishReceipt; seq?: number } | Array<{ seq: number }>;
