@@ -4,7 +4,7 @@ import { result } from './harness.ts';
 import { TABLE_END, TABLE_START, mergeResults, parseResultLine, renderTable, replaceTable, type ResultsFile } from './report-files.ts';
 
 const machine = { cpu: 'Test CPU', cores: 2, memGiB: 4, os: 'linux 6', node: 'v20.0.0' };
-const stored = (bench: string, name: string, date = '2026-01-01T00:00:00.000Z') => ({ bench, date, ...result(name, 10, 'ms', 8) });
+const stored = (bench: string, name: string, date = '2026-01-01T00:00:00.000Z') => ({ bench, date, machine, ...result(name, 10, 'ms', 8) });
 
 test('parseResultLine() accepts a result line and returns null for logs and malformed objects', () => {
   assert.deepEqual(parseResultLine(JSON.stringify(result('a', 1, 'ms', 2))), result('a', 1, 'ms', 2));
@@ -14,20 +14,17 @@ test('parseResultLine() accepts a result line and returns null for logs and malf
 });
 
 test('mergeResults() replaces the benches that ran and keeps the others', () => {
-  const previous: ResultsFile = { date: 'old', machine, results: [stored('append', 'append.x'), stored('cli', 'cli.old')] };
+  const previous: ResultsFile = [stored('append', 'append.x'), stored('cli', 'cli.old')];
 
-  const merged = mergeResults(previous, ['cli'], [stored('cli', 'cli.new', 'new')], machine, 'new');
+  const merged = mergeResults(previous, ['cli'], [stored('cli', 'cli.new', 'new')]);
 
-  assert.deepEqual(merged.results.map((r) => [r.bench, r.name]), [['append', 'append.x'], ['cli', 'cli.new']]);
-  assert.equal(merged.date, 'new');
+  assert.deepEqual(merged.map((r) => [r.bench, r.name, r.date]), [['append', 'append.x', '2026-01-01T00:00:00.000Z'], ['cli', 'cli.new', 'new']]);
 });
 
 test('renderTable() shows value, baseline, ratio, target and whether it was met', () => {
-  const file: ResultsFile = {
-    date: '2026-11-22T00:00:00.000Z',
-    machine,
-    results: [{ bench: 'bus', date: 'd', ...result('bus.rate', 61234, 'msgs/s', 1e6, { target: { of: 'value', op: '>=', bound: 50_000 } }) }],
-  };
+  const file: ResultsFile = [
+    { bench: 'bus', date: '2026-11-22T00:00:00.000Z', machine, ...result('bus.rate', 61234, 'msgs/s', 1e6, { target: { of: 'value', op: '>=', bound: 50_000 } }) },
+  ];
 
   const table = renderTable(file);
 

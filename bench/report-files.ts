@@ -6,20 +6,20 @@ export const TABLE_START = '<!-- bench:start -->';
 /** See {@link TABLE_START}. */
 export const TABLE_END = '<!-- bench:end -->';
 
-/** A stored figure: a bench result plus the bench file it came from and when it ran. */
-export const StoredResultSchema = v.object({ bench: v.string(), date: v.string(), ...BenchResultSchema.entries });
+/** The machine a figure was measured on. */
+export const MachineSchema = v.object({ cpu: v.string(), cores: v.number(), memGiB: v.number(), os: v.string(), node: v.string() });
+
+/** A stored figure: a bench result plus the bench file it came from, when and where it ran. */
+export const StoredResultSchema = v.object({ bench: v.string(), date: v.string(), machine: MachineSchema, ...BenchResultSchema.entries });
 /** A stored figure. */
 export type StoredResult = v.InferOutput<typeof StoredResultSchema>;
 
 /**
- * `bench/results.json`: the date of the last write, the machine it ran on, and every
- * figure as `{bench, date, name, value, unit, baseline, ratio, target?, note?}`.
+ * `bench/results.json`: a list of every figure as
+ * `{name, value, unit, baseline, ratio, target?, note?, bench, date, machine}`, so runs can
+ * be compared figure by figure.
  */
-export const ResultsFileSchema = v.object({
-  date: v.string(),
-  machine: v.object({ cpu: v.string(), cores: v.number(), memGiB: v.number(), os: v.string(), node: v.string() }),
-  results: v.array(StoredResultSchema),
-});
+export const ResultsFileSchema = v.array(StoredResultSchema);
 /** The content of `bench/results.json`. */
 export type ResultsFile = v.InferOutput<typeof ResultsFileSchema>;
 
@@ -36,13 +36,12 @@ export function parseResultLine(line: string): BenchResult | null {
 }
 
 /**
- * The new results file: this run's figures, plus the previous file's figures of benches not
+ * The new results list: this run's figures, plus the previous list's figures of benches not
  * run this time (so `--only` refreshes one bench and keeps the rest), in bench order.
  */
-export function mergeResults(previous: ResultsFile | null, ran: readonly string[], fresh: readonly StoredResult[], machine: MachineInfo, date: string): ResultsFile {
-  const kept = (previous?.results ?? []).filter((r) => !ran.includes(r.bench));
-  const results = [...kept, ...fresh].sort((a, b) => (a.bench < b.bench ? -1 : a.bench > b.bench ? 1 : 0));
-  return { date, machine: { ...machine }, results };
+export function mergeResults(previous: ResultsFile | null, ran: readonly string[], fresh: readonly StoredResult[]): ResultsFile {
+  const kept = (previous ?? []).filter((r) => !ran.includes(r.bench));
+  return [...kept, ...fresh].sort((a, b) => (a.bench < b.bench ? -1 : a.bench > b.bench ? 1 : 0));
 }
 
 const grouped = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -65,16 +64,20 @@ function met(r: BenchResult): string {
 }
 
 /** The Markdown table of results, with a line saying when and where they were measured. */
-export function renderTable(file: ResultsFile): string {
-  const m = file.machine;
+export function renderTable(results: ResultsFile): string {
+  const dates = results.map((r) => r.date.slice(0, 10)).sort();
+  const first = dates[0] ?? '';
+  const last = dates[dates.length - 1] ?? '';
+  const machines = [...new Set(results.map((r) => JSON.stringify(r.machine)))].map((text) => v.parse(MachineSchema, JSON.parse(text)));
+  const where = machines.map((m) => `${m.cores} × ${m.cpu}, ${m.memGiB} GiB, ${m.os}, Node ${m.node}`).join('; ');
   const lines = [
-    `Measured ${file.date.slice(0, 10)} on ${m.cores} × ${m.cpu}, ${m.memGiB} GiB, ${m.os}, Node ${m.node}. ` +
+    `Measured ${first === last ? first : `${first} to ${last}`} on ${where}. ` +
       'Ratios compare with the raw library measured in the same run (for times, above 1 is slower).',
     '',
     '| Benchmark | Result | Baseline (same run) | Ratio | Target | Met |',
     '| --- | ---: | ---: | ---: | --- | --- |',
   ];
-  for (const r of file.results) {
+  for (const r of results) {
     const baseline = r.baseline === null ? '' : formatValue(r.baseline, r.unit);
     const ratio = r.ratio === null ? '' : `${r.ratio}×`;
     const target = r.target === undefined ? '' : formatTarget(r.target, r.unit);

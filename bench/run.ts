@@ -64,6 +64,7 @@ if (selected.length === 0) {
 }
 
 const date = new Date().toISOString();
+const machine = machineInfo();
 const fresh: StoredResult[] = [];
 const failed: string[] = [];
 const t0 = nowMs();
@@ -72,12 +73,12 @@ for (const file of selected) {
   const outcome = await runBench(file);
   process.stderr.write(`  (${outcome.seconds.toFixed(1)} s)\n`);
   if (outcome.code !== 0 || outcome.results.length === 0) failed.push(`${stem(file)} (exit ${String(outcome.code)}, ${outcome.results.length} results)`);
-  for (const r of outcome.results) fresh.push({ bench: stem(file), date, ...r });
+  for (const r of outcome.results) fresh.push({ bench: stem(file), date, machine, ...r });
 }
 process.stderr.write(`all benches: ${((nowMs() - t0) / 1000).toFixed(1)} s\n`);
 
 if (values['no-write'] !== true) {
-  const file = mergeResults(await readPrevious(), selected.map(stem), fresh, machineInfo(), date);
+  const file = mergeResults(await readPrevious(), selected.map(stem), fresh);
   await writeFile(resultsPath, `${JSON.stringify(file, null, 2)}\n`);
   const readme = await readFile(readmePath, 'utf8').catch(() => '');
   await writeFile(readmePath, replaceTable(readme, renderTable(file)));
