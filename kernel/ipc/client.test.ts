@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ErrorCode, isKernelError, KernelError } from '../errors/index.ts';
@@ -9,6 +9,38 @@ import { connectSocket, type RpcClient } from './client.ts';
 import { encodeFrame, FrameDecoder } from './frames.ts';
 import type { RpcContext, RpcHandler } from './server-connection.ts';
 import { serveSocket } from './server.ts';
+
+/** A frame a hand-written owner receives after the hello. */
+interface RawFrame {
+  readonly t: string;
+  readonly id: number;
+}
+
+/**
+ * A hand-written owner listening on `path`: it answers the hello as protocol 1 with `role`
+ * and hands every later frame to `onFrame`. Dispose it to close it.
+ */
+async function fakeOwner(path: string, role: 'daemon' | 'command', onFrame: (socket: Socket, frame: RawFrame) => void): Promise<AsyncDisposable> {
+  const fake = createServer((socket) => {
+    const decoder = new FrameDecoder();
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk) => {
+      for (const frame of decoder.push(chunk)) {
+        const raw = frame as RawFrame;
+        if (raw.t === 'hello') socket.write(encodeFrame({ t: 'hello', protocol: 1, server: { pid: 1, role } }));
+        else onFrame(socket, raw);
+      }
+    });
+  });
+  fake.listen(path);
+  await once(fake, 'listening');
+  return {
+    [Symbol.asyncDispose]: async () => {
+      fake.close();
+      await once(fake, 'close');
+    },
+  };
+}
 
 function handler(overrides: Partial<RpcHandler> = {}): RpcHandler {
   return {
@@ -358,101 +390,53 @@ test('RpcClient.call() rejects an empty or overlong operation name with INVALID_
 test('RpcClient fails pending calls with PROTOCOL_VIOLATION and closes when the server sends garbage', async () => {
   await using dir = await tempDir();
   const path = join(dir.path, 'liar.sock');
-  const fake = createServer((socket) => {
-    const decoder = new FrameDecoder();
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk) => {
-      for (const frame of decoder.push(chunk)) {
-        const t = (frame as { t: string }).t;
-        if (t === 'hello') socket.write(encodeFrame({ t: 'hello', protocol: 1, server: { pid: 1, role: 'daemon' } }));
-        else socket.write(encodeFrame({ t: 'result', id: 'not a number' }));
-      }
-    });
-  });
-  fake.listen(path);
-  await once(fake, 'listening');
+  await using _fake = await fakeOwner(path, 'daemon', (socket) => socket.write(encodeFrame({ t: 'result', id: 'not a number' })));
 
-  try {
-    const client = await mustConnect(path);
-    await assert.rejects(client.call('anything', null), (error) => isKernelError(error, ErrorCode.ProtocolViolation));
-    await client.closed;
-    await assert.rejects(client.call('again', null), (error) => isKernelError(error, ErrorCode.ProtocolViolation));
-  } finally {
-    fake.close();
-    await once(fake, 'close');
-  }
+  const client = await mustConnect(path);
+  await assert.rejects(client.call('anything', null), (error) => isKernelError(error, ErrorCode.ProtocolViolation));
+  await client.closed;
+  await assert.rejects(client.call('again', null), (error) => isKernelError(error, ErrorCode.ProtocolViolation));
 });
 
 test('RpcClient fails pending calls and open streams with CONNECTION_LOST when the server vanishes', async () => {
   await using dir = await tempDir();
   const path = join(dir.path, 'vanishing.sock');
-  const sockets = new Set<import('node:net').Socket>();
   let requests = 0;
-  const fake = createServer((socket) => {
-    sockets.add(socket);
-    const decoder = new FrameDecoder();
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk) => {
-      for (const frame of decoder.push(chunk)) {
-        const { t, id } = frame as { t: string; id: number };
-        if (t === 'hello') socket.write(encodeFrame({ t: 'hello', protocol: 1, server: { pid: 1, role: 'command' } }));
-        else if (t === 'stream') socket.write(encodeFrame({ t: 'item', id, value: 'one' }));
-        if (t !== 'hello' && ++requests === 2) socket.destroy(); // as if the owner were SIGKILLed
-      }
-    });
+  await using _fake = await fakeOwner(path, 'command', (socket, { t, id }) => {
+    if (t === 'stream') socket.write(encodeFrame({ t: 'item', id, value: 'one' }));
+    if (++requests === 2) socket.destroy(); // as if the owner were SIGKILLed
   });
-  fake.listen(path);
-  await once(fake, 'listening');
 
-  try {
-    const client = await mustConnect(path);
-    const pending = client.call('wait', null);
-    const items: unknown[] = [];
-    const streamed = (async () => {
-      for await (const item of client.stream('follow', null)) items.push(item);
-    })();
+  const client = await mustConnect(path);
+  const pending = client.call('wait', null);
+  const items: unknown[] = [];
+  const streamed = (async () => {
+    for await (const item of client.stream('follow', null)) items.push(item);
+  })();
 
-    await assert.rejects(pending, (error) => isKernelError(error, ErrorCode.ConnectionLost));
-    await assert.rejects(streamed, (error) => isKernelError(error, ErrorCode.ConnectionLost));
-    await client.closed;
-    assert.deepEqual(items, ['one']);
-    assert.equal(client.server.role, 'command');
-  } finally {
-    fake.close();
-    await once(fake, 'close');
-  }
+  // No bye: the call may have run, so it is not marked as safe to send again.
+  await assert.rejects(pending, (error) => isKernelError(error, ErrorCode.ConnectionLost) && error.details?.['retryable'] !== true);
+  await assert.rejects(streamed, (error) => isKernelError(error, ErrorCode.ConnectionLost));
+  await client.closed;
+  assert.deepEqual(items, ['one']);
+  assert.equal(client.server.role, 'command');
 });
 
 test('RpcClient marks as retryable only the calls a leaving owner did not list as started', async () => {
   await using dir = await tempDir();
   const path = join(dir.path, 'leaving.sock');
-  const fake = createServer((socket) => {
-    const decoder = new FrameDecoder();
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk) => {
-      for (const frame of decoder.push(chunk)) {
-        const { t, id } = frame as { t: string; id: number };
-        if (t === 'hello') socket.write(encodeFrame({ t: 'hello', protocol: 1, server: { pid: 1, role: 'command' } }));
-        // The owner read call 1, then leaves before reading call 2: bye lists call 1 only.
-        else if (id === 2) socket.end(encodeFrame({ t: 'bye', started: [1] }));
-      }
-    });
+  // The owner read call 1, then leaves before reading call 2: bye lists call 1 only.
+  await using _fake = await fakeOwner(path, 'command', (socket, { id }) => {
+    if (id === 2) socket.end(encodeFrame({ t: 'bye', started: [1] }));
   });
-  fake.listen(path);
-  await once(fake, 'listening');
 
-  try {
-    const client = await mustConnect(path);
-    const started = client.call('slow', null);
-    const unread = client.call('late', null);
-    const retryable = (e: unknown): boolean => isKernelError(e, ErrorCode.ConnectionLost) && e.details?.['retryable'] === true;
-    await assert.rejects(started, (e) => isKernelError(e, ErrorCode.ConnectionLost) && !retryable(e));
-    await assert.rejects(unread, (e) => retryable(e));
-    await assert.rejects(client.call('after', null), (e) => retryable(e));
-  } finally {
-    fake.close();
-    await once(fake, 'close');
-  }
+  const client = await mustConnect(path);
+  const started = client.call('slow', null);
+  const unread = client.call('late', null);
+  const retryable = (e: unknown): boolean => isKernelError(e, ErrorCode.ConnectionLost) && e.details?.['retryable'] === true;
+  await assert.rejects(started, (e) => isKernelError(e, ErrorCode.ConnectionLost) && !retryable(e));
+  await assert.rejects(unread, (e) => retryable(e));
+  await assert.rejects(client.call('after', null), (e) => retryable(e));
 });
 
 test('RpcServer.close() finishes a started call, refuses later ones as retryable and closes only after the client', async () => {

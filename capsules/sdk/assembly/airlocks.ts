@@ -2,8 +2,8 @@
 // `lastError()` is null on success or an AirlockError with a stable code such as
 // CAPABILITY_DENIED, PAYLOAD_TOO_LARGE, KV_KEY_INVALID or NOT_FOUND.
 import { JSON } from "json-as";
-import { allocString, readString, release } from "./memory";
-import { BatchResult, BoolResult, BusMessage, StringResult, StringsResult, VoidResult, settle } from "./results";
+import { allocString, release } from "./memory";
+import { BatchResult, BoolResult, BusMessage, StringResult, StringsResult, settle, take, voidCall } from "./results";
 
 @external("extism:host/user", "astrid_ipc_publish")
 declare function astrid_ipc_publish(subject: u64, payload: u64): u64;
@@ -26,16 +26,6 @@ declare function astrid_log(level: u64, message: u64): u64;
 @external("extism:host/user", "astrid_config_get")
 declare function astrid_config_get(key: u64): u64;
 
-function take(handle: u64): string {
-  const text = readString(handle);
-  release(handle);
-  return text;
-}
-
-function voidCall(result: u64): bool {
-  const r = JSON.parse<VoidResult>(take(result));
-  return settle(r.ok, r.code, r.message);
-}
 
 function stringCall(result: u64): string | null {
   const r = JSON.parse<StringResult>(take(result));

@@ -5,8 +5,8 @@
 // PATH_EXISTS, PATH_IS_DIRECTORY, PATH_NOT_DIRECTORY, READ_ONLY, SESSION_NOT_FOUND, ...
 import { JSON } from "json-as";
 import { base64Decode } from "./base64";
-import { allocBytes, allocString, readString, release } from "./memory";
-import { VoidResult, lastError, settle } from "./results";
+import { allocBytes, allocString, release } from "./memory";
+import { lastError, settle, take, voidCall } from "./results";
 
 @external("extism:host/user", "astrid_fs_open")
 declare function astrid_fs_open(handle: u64, path: u64, mode: u64): u64;
@@ -106,16 +106,6 @@ class EntriesResult {
   @optional message: string = "";
 }
 
-function take(handle: u64): string {
-  const text = readString(handle);
-  release(handle);
-  return text;
-}
-
-function voidCall(result: u64): bool {
-  const r = JSON.parse<VoidResult>(take(result));
-  return settle(r.ok, r.code, r.message);
-}
 
 // The four (handle, path) airlocks by number: an external function cannot be passed as a value.
 const STAT = 0;

@@ -1,6 +1,7 @@
 // Airlock results: the host answers `{"ok":true,"value":V}` or
 // `{"ok":false,"code":C,"message":M}`. The last error is kept, errno style.
 import { JSON } from "json-as";
+import { readString, release } from "./memory";
 
 /** A coded error from an airlock: `code` is one of the kernel's stable error codes. */
 export class AirlockError {
@@ -73,4 +74,17 @@ export class BatchResult {
   @optional value: Batch | null = null;
   @optional code: string = "";
   @optional message: string = "";
+}
+
+/** Reads the host's answer at `handle` as text and frees it. */
+export function take(handle: u64): string {
+  const text = readString(handle);
+  release(handle);
+  return text;
+}
+
+/** Settles an answer that carries no value: false on failure, with `lastError()` set. */
+export function voidCall(result: u64): bool {
+  const r = JSON.parse<VoidResult>(take(result));
+  return settle(r.ok, r.code, r.message);
 }
