@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
-import { ErrorCode, KernelError } from '../../kernel/errors/index.ts';
+import { DEFAULT_QUOTA_POLICY, checkMessage } from '../../kernel/bus/index.ts';
+import { ErrorCode, KernelError, isKernelError } from '../../kernel/errors/index.ts';
 import type { OutgoingMessage, PublishReceipt } from '../../kernel/service/index.ts';
 import { AstridCommand, CLI_SOURCE } from '../_support/base.ts';
 import { parseJsonArg } from '../_support/json-input.ts';
@@ -47,6 +48,7 @@ export default class BusPublish extends AstridCommand {
       if (args.payload === undefined) throw new KernelError(ErrorCode.InvalidArgument, 'Cannot publish without a payload: give one or use --stdin');
       payloads.push(parseJsonArg(args.payload, 'the payload'));
     }
+    checkAll(args.subject, payloads, flags.stdin === true);
     await using kernel = await this.openKernel(flags);
     let first: PublishReceipt | null = null;
     let last: PublishReceipt | null = null;
@@ -61,4 +63,25 @@ export default class BusPublish extends AstridCommand {
     else this.log('Nothing to publish');
     return { published: payloads.length, first, last };
   }
+}
+
+/**
+ * Checks every message before any is sent, as the kernel will (subject, standard payload
+ * schemas, the default payload size), so a bad line never leaves the lines before it
+ * published. Errors name the line. @throws KernelError SUBJECT_INVALID, PAYLOAD_INVALID, PAYLOAD_TOO_LARGE
+ */
+function checkAll(subject: string, payloads: readonly unknown[], fromStdin: boolean): void {
+  const limit = DEFAULT_QUOTA_POLICY.maxPayloadBytes;
+  payloads.forEach((payload, i) => {
+    const where = fromStdin ? `payload ${i + 1} of standard input` : 'the payload';
+    try {
+      const { bytes } = checkMessage(subject, payload);
+      if (bytes > limit) {
+        throw new KernelError(ErrorCode.PayloadTooLarge, `Cannot publish ${where} as it is ${bytes} bytes: the limit is ${limit}`, { details: { limit, bytes } });
+      }
+    } catch (error) {
+      if (!isKernelError(error) || error.code === ErrorCode.PayloadTooLarge || error.code === ErrorCode.SubjectInvalid) throw error;
+      throw new KernelError(error.code, `${error.message} (${where})`, error.details === undefined ? {} : { details: error.details });
+    }
+  });
 }

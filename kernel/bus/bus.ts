@@ -3,7 +3,7 @@ import type { BusMessagePublished, HashedEvent, NewEvent } from '../events/index
 import type { EventLog } from '../log/index.ts';
 import { classifyPayload } from './payloads.ts';
 import { QuotaTracker } from './quotas.ts';
-import { compilePattern, parseSubject } from './subject.ts';
+import { compilePattern, parseSubject, type Subject } from './subject.ts';
 
 /** The event type every bus message is stored as. */
 export const BUS_EVENT = 'bus.message.published';
@@ -31,6 +31,31 @@ export interface Receipt {
 export function toMessage(event: HashedEvent): DeliveredMessage {
   const data = event.data as BusMessagePublished;
   return { seq: event.seq, id: event.id, ts: event.ts, source: event.source, subject: event.subject ?? '', kind: data.kind, payload: data.payload };
+}
+
+/** A message as {@link checkMessage} found it. */
+export interface CheckedMessage {
+  readonly subject: Subject;
+  /** `custom` or the standard type. */
+  readonly kind: string;
+  /** The payload as it will be stored: a standard payload as its schema parsed it (defaults applied). */
+  readonly payload: unknown;
+  /** The stored payload's JSON size in bytes, as quotas count it. */
+  readonly bytes: number;
+}
+
+/**
+ * Checks one message the way `publish` does before charging quotas: a concrete subject, a
+ * JSON payload, and a standard payload's schema. Pure: a client can check a whole batch
+ * before sending any of it. Quotas (sizes included) are the publisher's and are charged by
+ * the bus. @throws KernelError SUBJECT_INVALID, PAYLOAD_INVALID
+ */
+export function checkMessage(subject: string, payload: unknown): CheckedMessage {
+  const parsed = parseSubject(subject);
+  const classified = classifyPayload(payload);
+  const text = JSON.stringify(classified.payload);
+  if (typeof text !== 'string') throw new KernelError(ErrorCode.PayloadInvalid, `Cannot publish to "${subject}" as the payload is not JSON`);
+  return { subject: parsed, kind: classified.kind, payload: classified.payload, bytes: Buffer.byteLength(text) };
 }
 
 /**
@@ -64,13 +89,9 @@ export class Bus {
    */
   prepare(messages: ReadonlyArray<{ subject: string; payload: unknown }>, options: { source: string }): NewEvent[] {
     const events = messages.map(({ subject, payload }) => {
-      const parsed = parseSubject(subject);
-      // A standard payload is stored as its schema parsed it (defaults applied).
-      const classified = classifyPayload(payload);
-      const text = JSON.stringify(classified.payload);
-      if (typeof text !== 'string') throw new KernelError(ErrorCode.PayloadInvalid, `Cannot publish to "${subject}" as the payload is not JSON`);
-      const data = { kind: classified.kind, payload: classified.payload };
-      return { event: { type: BUS_EVENT, v: 1, source: options.source, subject: parsed, data }, bytes: Buffer.byteLength(text) };
+      const checked = checkMessage(subject, payload);
+      const data = { kind: checked.kind, payload: checked.payload };
+      return { event: { type: BUS_EVENT, v: 1, source: options.source, subject: checked.subject, data }, bytes: checked.bytes };
     });
     this.#quotas.checkPublishBatch(options.source, events.map((e) => e.bytes), Date.now());
     return events.map((e) => e.event);

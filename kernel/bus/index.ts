@@ -61,4 +61,4 @@ export {
   type QuotaRemaining,
   type QuotaTrackerOptions,
 } from './quotas.ts';
-export { BUS_EVENT, Bus, toMessage, type DeliveredMessage, type Receipt } from './bus.ts';
+export { BUS_EVENT, Bus, checkMessage, toMessage, type CheckedMessage, type DeliveredMessage, type Receipt } from './bus.ts';
