@@ -2,6 +2,7 @@ import { constants, existsSync } from 'node:fs';
 import { open, readlink, lstat, type FileHandle } from 'node:fs/promises';
 import { ErrorCode, KernelError } from '../../errors/index.ts';
 import { errnoOf, toPathError } from './errno.ts';
+import { openExact, type ExactFile } from './open-exact.ts';
 import { canonicalRoot, resolveInRoot } from './resolve-in-root.ts';
 import { normalizeVirtualPath, type VirtualPath } from './virtual-path.ts';
 import { walkInRoot, type SymlinkPolicy, type WalkBackend } from './walk.ts';
@@ -25,6 +26,12 @@ export interface OpenInRootOptions {
    * Default: `procfs` when `/proc/self/fd` exists.
    */
   readonly strategy?: 'procfs' | 'check-then-open';
+  /**
+   * `root` is already canonical (as {@link canonicalRoot} returned it, e.g. a VFS session's
+   * recorded lower), so it is not resolved again. A root that is not canonical, or a path to it
+   * that has changed since, fails closed: the descriptor check no longer matches.
+   */
+  readonly rootIsCanonical?: boolean;
 }
 
 const { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_DIRECTORY, O_NONBLOCK } = constants;
@@ -70,10 +77,15 @@ export async function openInRoot(
   const vpath = normalizeVirtualPath(virtualPath);
   const spec = FLAG_BITS[flags];
   if (spec === undefined) throw new KernelError(ErrorCode.InvalidArgument, `Cannot open with flags "${String(flags)}"`);
-  const rootReal = await canonicalRoot(root);
+  const rootReal = options.rootIsCanonical === true ? root : await canonicalRoot(root);
   procfs ??= existsSync('/proc/self/fd');
   const strategy = options.strategy ?? (procfs ? 'procfs' : 'check-then-open');
   const expected = (v: VirtualPath): string => (rootReal === '/' ? v : `${rootReal}${v}`);
+  // Reads of a plain file (no symlink anywhere) skip the walk; anything else takes it.
+  if (!spec.write && strategy === 'procfs' && (options.symlinks ?? 'follow-inside') === 'follow-inside') {
+    const exact = await openExact(expected(vpath));
+    if (exact !== null) return exact.handle;
+  }
   const finish = async (handle: FileHandle, at: VirtualPath, proc: boolean): Promise<FileHandle> => {
     try {
       const stats = await handle.stat();
@@ -172,8 +184,24 @@ export async function openInRoot(
   });
 }
 
-function pickResolve(options: OpenInRootOptions): { followFinal?: boolean; symlinks?: SymlinkPolicy } {
+/**
+ * Opens for reading the regular file at exactly `virtualPath` under the canonical `rootReal`:
+ * no symbolic link on the way or at the end, the real path of the descriptor checked. Returns
+ * null for anything else (missing, a link met, not a regular file, no `/proc/self/fd`, any
+ * error); the caller then takes {@link openInRoot} or its own careful path for the precise
+ * answer. As no link was followed, the file is the one `virtualPath` names, so a check made on
+ * that name (the ignore boundary) holds for the file. Throws only for a bad virtual path.
+ */
+export async function openExactInRoot(rootReal: string, virtualPath: string): Promise<ExactFile | null> {
+  const vpath = normalizeVirtualPath(virtualPath);
+  procfs ??= existsSync('/proc/self/fd');
+  if (!procfs || vpath === '/') return null;
+  return openExact(rootReal === '/' ? vpath : `${rootReal}${vpath}`);
+}
+
+function pickResolve(options: OpenInRootOptions): { followFinal?: boolean; symlinks?: SymlinkPolicy; rootIsCanonical: true } {
   return {
+    rootIsCanonical: true,
     ...(options.followFinal === undefined ? {} : { followFinal: options.followFinal }),
     ...(options.symlinks === undefined ? {} : { symlinks: options.symlinks }),
   };

@@ -26,6 +26,8 @@ export interface ResolveOptions {
   readonly followFinal?: boolean;
   /** Follow symlinks that stay inside the root (default), or refuse every symlink met. */
   readonly symlinks?: SymlinkPolicy;
+  /** `root` is already canonical (see `OpenInRootOptions.rootIsCanonical`), so it is not resolved again. */
+  readonly rootIsCanonical?: boolean;
 }
 
 /**
@@ -43,7 +45,7 @@ export interface ResolveOptions {
  */
 export async function resolveInRoot(root: string, virtualPath: string, options: ResolveOptions = {}): Promise<ResolvedPath> {
   const vpath = normalizeVirtualPath(virtualPath);
-  const rootReal = await canonicalRoot(root);
+  const rootReal = options.rootIsCanonical === true ? root : await canonicalRoot(root);
   const at = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
   const backend: WalkBackend<string, ResolvedPath> = {
     async step(dir, name) {

@@ -1,0 +1,60 @@
+import { closeSync, constants, fstat, open as openFd, readlinkSync, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
+
+/** A regular file opened for reading, with the stats its checks used. */
+export interface ExactFile {
+  readonly handle: FileHandle;
+  readonly stats: Stats;
+}
+
+const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
+
+/**
+ * Linux `O_PATH`: the open only resolves the path and pins the inode it names. Nothing is
+ * opened for I/O, so the driver of a device or the far end of a FIFO never sees it. Node does
+ * not export it; 0o10000000 is the asm-generic value, which every Linux architecture Node
+ * supports uses (only alpha, parisc and sparc differ).
+ */
+const O_PATH = 0o10000000;
+
+const openPath = promisify(openFd);
+const fstatFd = promisify(fstat);
+
+/**
+ * Opens for reading the regular file whose real path is exactly `hostPath`, or returns null
+ * when it is anything else (missing, a symbolic link met on the way or at the end, not a
+ * regular file, moved meanwhile, any error): the caller then takes its careful path, which
+ * gives the precise error. Linux only (`/proc/self/fd`); `hostPath` must be absolute and
+ * normalized (no `.`, `..` or `//`), as a canonical root joined with a virtual path is.
+ *
+ * Why this is safe without a component walk: the path is first pinned with
+ * `O_PATH|O_NOFOLLOW`, which opens nothing even when a symlink on the way leads out of the
+ * root. The pinned inode must be a regular file and `/proc/self/fd/N` must read back exactly
+ * `hostPath` (any symlink on the way makes the real path differ, and a file moved or deleted
+ * meanwhile does too). Only then is it opened for reading, through the magic link of the
+ * pinned descriptor, which reaches that very inode and never re-resolves the name.
+ *
+ * The read-back and the close of the pinned descriptor are synchronous: both stay in the
+ * process's own kernel state (procfs `d_path`, an `O_PATH` file with nothing to flush), so they
+ * cannot block on a disk or a network file system, and each saves a thread-pool round trip.
+ */
+export async function openExact(hostPath: string): Promise<ExactFile | null> {
+  let fd: number;
+  try {
+    fd = await openPath(hostPath, O_PATH | O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const stats = await fstatFd(fd);
+    if (!stats.isFile()) return null;
+    if (readlinkSync(`/proc/self/fd/${fd}`) !== hostPath) return null;
+    const handle = await open(`/proc/self/fd/${fd}`, O_RDONLY | O_NONBLOCK);
+    return { handle, stats };
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
