@@ -2,8 +2,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { ErrorCode, KernelError, isKernelError } from '../../errors/index.ts';
 import type { IgnoreBoundary } from '../../ignore/index.ts';
 import type { StateReader } from '../../projection/index.ts';
-import { openInRoot, resolveInRoot, virtualPathParts, type VirtualPath } from '../path/index.ts';
-import { bytesFile, handleFile, type OpenedFile } from './opened-file.ts';
+import { openExactInRoot, openInRoot, resolveInRoot, virtualPathParts, type ExactFile, type VirtualPath } from '../path/index.ts';
+import { bytesFile, handleFile, readHandle, type OpenedFile } from './opened-file.ts';
 import { childNames, readEntry } from './upper-state.ts';
 
 /** What the overlay functions read: one session's upper state, its blobs, its lower and its boundary. */
@@ -37,6 +37,15 @@ export interface OverlayEntry {
  * resolver: a symlink leaving it throws `PATH_ESCAPE`.
  */
 export async function lookupMerged(view: OverlayView, path: VirtualPath): Promise<MergedNode | null> {
+  const node = upperNode(view, path);
+  return node === LOWER ? lowerNode(view, path) : node;
+}
+
+/** What {@link upperNode} answers for a path the upper layer leaves to the lower. */
+const LOWER = Symbol('lower');
+
+/** The node at `path` as the upper layer decides it, or {@link LOWER} when the lower's entry shows. */
+function upperNode(view: OverlayView, path: VirtualPath): MergedNode | null | typeof LOWER {
   const parts = virtualPathParts(path);
   let lowerVisible = true;
   let at = '';
@@ -55,7 +64,7 @@ export async function lookupMerged(view: OverlayView, path: VirtualPath): Promis
       continue;
     }
     if (!lowerVisible) return null;
-    if (last) return lowerNode(view, path);
+    if (last) return LOWER;
   }
   return { kind: 'dir', source: 'lower', lowerVisible: true };
 }
@@ -99,7 +108,7 @@ export async function listMerged(
   const join = (name: string): VirtualPath => (dir === '/' ? `/${name}` : `${dir}/${name}`) as VirtualPath;
   const children = new Map<string, MergedNode>();
   if (node.lowerVisible) {
-    const resolved = await resolveInRoot(view.lower, dir).catch(() => null);
+    const resolved = await resolveInRoot(view.lower, dir, { rootIsCanonical: true }).catch(() => null);
     if (resolved?.type === 'directory') {
       for (const name of await readdir(resolved.hostPath).catch(() => [] as string[])) {
         const child = await lowerNode(view, join(name)).catch(() => null);
@@ -126,6 +135,11 @@ export async function listMerged(
 
 /** The bytes of a visible file. Throws `PATH_NOT_FOUND`, `PATH_IS_DIRECTORY`, `PATH_IGNORED`, `BLOB_MISSING`. */
 export async function readMerged(view: OverlayView, path: VirtualPath): Promise<Uint8Array> {
+  const exact = await openExactLower(view, path);
+  if (exact !== null) {
+    await using handle = exact.handle;
+    return readHandle(handle, exact.stats.size);
+  }
   const node = await statVisible(view, path);
   if (node === null) throw new KernelError(ErrorCode.PathNotFound, `Cannot read "${path}" as it does not exist`);
   if (node.kind === 'dir') throw new KernelError(ErrorCode.PathIsDirectory, `Cannot read "${path}" as it is a directory`);
@@ -134,7 +148,7 @@ export async function readMerged(view: OverlayView, path: VirtualPath): Promise<
     if (bytes === null) throw new KernelError(ErrorCode.BlobMissing, `Cannot read "${path}" as its blob "${node.blob}" is missing`);
     return bytes;
   }
-  await using handle = await openInRoot(view.lower, path, 'r');
+  await using handle = await openInRoot(view.lower, path, 'r', { rootIsCanonical: true });
   return handle.readFile();
 }
 
@@ -143,6 +157,8 @@ export async function readMerged(view: OverlayView, path: VirtualPath): Promise<
  * `openInRoot`, never by a second lookup of its name. Throws as {@link readMerged}.
  */
 export async function openMerged(view: OverlayView, path: VirtualPath): Promise<OpenedFile> {
+  const exact = await openExactLower(view, path);
+  if (exact !== null) return handleFile(exact.handle, exact.stats.size);
   const node = await statVisible(view, path);
   if (node === null) throw new KernelError(ErrorCode.PathNotFound, `Cannot open "${path}" as it does not exist`);
   if (node.kind === 'dir') throw new KernelError(ErrorCode.PathIsDirectory, `Cannot open "${path}" as it is a directory`);
@@ -151,7 +167,7 @@ export async function openMerged(view: OverlayView, path: VirtualPath): Promise<
     if (bytes === null) throw new KernelError(ErrorCode.BlobMissing, `Cannot open "${path}" as its blob "${node.blob}" is missing`);
     return bytesFile(bytes);
   }
-  const handle = await openInRoot(view.lower, path, 'r');
+  const handle = await openInRoot(view.lower, path, 'r', { rootIsCanonical: true });
   try {
     const stats = await handle.stat();
     return handleFile(handle, stats.size);
@@ -159,6 +175,20 @@ export async function openMerged(view: OverlayView, path: VirtualPath): Promise<
     await handle.close();
     throw error;
   }
+}
+
+/**
+ * The fast read of a lower file: when `path` is visible, the upper layer leaves it to the
+ * lower, and the lower holds a regular file at exactly that path (no symlink on the way or
+ * at the end), that file opened; else null, and the caller takes the careful path (lookup,
+ * then `openInRoot`), which gives the same answer and every error code. As no link is
+ * followed, the ignore check of `path` is the check of the file opened: a link to a hidden
+ * path never takes this way.
+ */
+async function openExactLower(view: OverlayView, path: VirtualPath): Promise<ExactFile | null> {
+  assertVisible(view, path, false);
+  if (upperNode(view, path) !== LOWER) return null;
+  return openExactInRoot(view.lower, path);
 }
 
 /**
@@ -170,7 +200,7 @@ async function lowerNode(view: OverlayView, path: VirtualPath): Promise<MergedNo
   const lower = view.lower;
   let resolved;
   try {
-    resolved = await resolveInRoot(lower, path);
+    resolved = await resolveInRoot(lower, path, { rootIsCanonical: true });
   } catch (error) {
     if (isKernelError(error) && (error.code === ErrorCode.PathNotDirectory || error.code === ErrorCode.PathNotFound)) return null;
     throw error;
