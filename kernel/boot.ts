@@ -1,5 +1,5 @@
 import { Bus } from './bus/bus.ts';
-import { loadOrCreateKernelKey } from './caps/index.ts';
+import { loadOrCreateKernelKey, verifierSource } from './caps/index.ts';
 import { ErrorCode, KernelError } from './errors/index.ts';
 import { homeLayout, readHome } from './home/index.ts';
 import { serveSocket, type OwnerLock, type RpcServer } from './ipc/index.ts';
@@ -99,12 +99,14 @@ export async function bootOwner(options: BootOptions): Promise<Owner> {
       key.catch(() => (key = null));
       return key;
     };
+    // One verifier, so the kernel API and the airlocks share its cache of checked handles.
+    const verifier = verifierSource(kernelKey);
     const runtime = new CapsuleRuntime(log, bus, {
       home: options.home,
       logger: logger.child('runtime'),
       deliver: options.deliver ?? options.role === 'daemon',
       ready: () => runner.idle(),
-      files: { sessions: vfs, kernelKey },
+      files: { sessions: vfs, verifier },
     });
     await runtime.start();
     closers.push(() => runtime.close());
@@ -120,6 +122,7 @@ export async function bootOwner(options: BootOptions): Promise<Owner> {
       runtime,
       vfs,
       kernelKey,
+      verifier,
       ...(options.role === 'daemon' ? { onShutdown: () => requestStop() } : { onClose: close }),
       ...(options.role === 'command' && options.yieldable === true ? { onHandover: () => void close() } : {}),
     });

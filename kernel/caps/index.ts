@@ -24,3 +24,4 @@ export {
   type MintCapabilityInput,
   type VerifyContext,
 } from './token.ts';
+export { verifierSource } from './verifier-source.ts';

@@ -5,7 +5,7 @@ import { compilePattern } from '../bus/index.ts';
 import { CAPSULES_PROJECTION, capsulesDir, installedCapsuleOf, listInstalled, type InstalledCapsuleEntry } from '../capsule/installed/index.ts';
 import { loadManifest, mergedCapabilities, type CapsuleManifest } from '../capsule/manifest/index.ts';
 import { ErrorCode, KernelError, isKernelError } from '../errors/index.ts';
-import { CapabilityVerifier } from '../caps/index.ts';
+import type { CapabilityVerifier } from '../caps/index.ts';
 import { grantPath, type CapsuleFilesOptions, type SessionFiles } from '../host/fs/index.ts';
 import type { CapsuleHost, CapsuleInstance } from '../host/index.ts';
 import { REVOCATIONS_PROJECTION } from '../vfs/overlay/index.ts';
@@ -54,8 +54,8 @@ export class CapsuleRuntime implements AsyncDisposable {
       deliver: boolean;
       /** Resolves once capsule files are materialised. */
       ready?: () => Promise<void>;
-      /** The VFS sessions and the kernel key: with both, capsules get the `astrid_fs_*` airlocks. */
-      files?: { sessions: SessionFiles; kernelKey: () => Promise<Uint8Array> };
+      /** The VFS sessions and the kernel's capability verifier: with both, capsules get the `astrid_fs_*` airlocks. */
+      files?: { sessions: SessionFiles; verifier: () => Promise<CapabilityVerifier> };
     },
   ) {
     this.#ready = options.ready ?? (async () => {});
@@ -74,13 +74,11 @@ export class CapsuleRuntime implements AsyncDisposable {
     });
   }
 
-  #filesOptions(files: { sessions: SessionFiles; kernelKey: () => Promise<Uint8Array> }): CapsuleFilesOptions {
-    let verifier: Promise<CapabilityVerifier> | null = null;
+  #filesOptions(files: { sessions: SessionFiles; verifier: () => Promise<CapabilityVerifier> }): CapsuleFilesOptions {
     return {
       sessions: files.sessions,
       verify: async (handle, capsuleId) => {
-        verifier ??= files.kernelKey().then((key) => new CapabilityVerifier(key));
-        const checker = await verifier;
+        const checker = await files.verifier();
         const revoked = this.#log.projection(REVOCATIONS_PROJECTION);
         return checker.verify(handle, { capsuleId, now: Date.now(), isRevoked: (id) => revoked.get(id) !== undefined });
       },

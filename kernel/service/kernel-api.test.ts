@@ -151,6 +151,23 @@ for (const [kind, make] of Object.entries(kinds)) {
       await assert.rejects(k.api.capMint({ ...request, session: 'Bad/Id' }), (e) => isKernelError(e));
     });
 
+    test('capVerify() refuses a handle it verified before once it is revoked, and a tampered one every time', async () => {
+      await using dir = await tempDir();
+      await using k = await make(`${dir.path}/home`, true);
+      const minted = await k.api.capMint({ capsuleId: 'fs', root: '/', rights: ['read'], expiresAt: Date.now() + 60_000 });
+      const tampered = `${minted.handle.slice(0, -2)}${minted.handle.endsWith('AA') ? 'AB' : 'AA'}`;
+      const invalid = (reason: string) => (e: unknown) => isKernelError(e, ErrorCode.HandleInvalid) && e.details?.['reason'] === reason;
+
+      const before = await k.api.capVerify(minted.handle, 'fs');
+      await k.api.capRevoke(minted.handle, { source: 'user:test' });
+
+      assert.equal(before.id, minted.id);
+      await assert.rejects(k.api.capVerify(minted.handle, 'fs'), invalid('revoked'));
+      await assert.rejects(k.api.capVerify(minted.handle, 'other'), invalid('capsule'));
+      for (let i = 0; i < 2; i += 1) await assert.rejects(k.api.capVerify(tampered, 'fs'), (e) => isKernelError(e, ErrorCode.HandleInvalid));
+      await assert.rejects(k.api.capRevoke(tampered, { source: 'user:test' }), (e) => isKernelError(e, ErrorCode.HandleInvalid));
+    });
+
     test('read() returns envelopes in order and follow() yields new events', async () => {
       await using dir = await tempDir();
       await using k = await make(`${dir.path}/home`);

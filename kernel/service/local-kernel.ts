@@ -2,7 +2,15 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CAPSULES_PROJECTION, capsuleInstallEvent, installedCapsuleOf } from '../capsule/installed/index.ts';
 import { ErrorCode, KernelError } from '../errors/index.ts';
-import { inspectCapability, loadOrCreateKernelKey, mintCapability, verifyCapability, type EffectiveCapability, type MintCapabilityInput } from '../caps/index.ts';
+import {
+  inspectCapability,
+  loadOrCreateKernelKey,
+  mintCapability,
+  verifierSource,
+  type CapabilityVerifier,
+  type EffectiveCapability,
+  type MintCapabilityInput,
+} from '../caps/index.ts';
 import { REVOCATIONS_PROJECTION, VFS_PROJECTION, VfsService, type CommitSummary, type DiffEntry, type OverlayEntry, type VfsChangeReceipt, type VfsStat } from '../vfs/overlay/index.ts';
 import type { CapsuleRuntime } from '../runtime/index.ts';
 import type { HashedEvent, NewEvent } from '../events/index.ts';
@@ -45,6 +53,7 @@ export class LocalKernel implements KernelApi {
   readonly #vfs: VfsService;
   #key: Promise<Buffer> | null = null;
   readonly #sharedKey: (() => Promise<Buffer>) | undefined;
+  readonly #verifier: () => Promise<CapabilityVerifier>;
 
   constructor(
     log: EventLog,
@@ -66,6 +75,8 @@ export class LocalKernel implements KernelApi {
       vfs?: VfsService;
       /** The home's kernel key, shared with the capsule runtime (default: loaded on first use). */
       kernelKey?: () => Promise<Buffer>;
+      /** The kernel's one capability verifier, shared with the capsule runtime (default: one over `kernelKey`). */
+      verifier?: () => Promise<CapabilityVerifier>;
     },
   ) {
     this.#log = log;
@@ -78,6 +89,7 @@ export class LocalKernel implements KernelApi {
     this.#materialized = options.materialized ?? (async () => {});
     this.#runtime = options.runtime;
     this.#sharedKey = options.kernelKey;
+    this.#verifier = options.verifier ?? verifierSource(() => this.#kernelKey());
     this.#vfs = options.vfs ?? new VfsService({
       state: () => log.projection(VFS_PROJECTION),
       blob: (digest) => log.getBlob(digest),
@@ -248,14 +260,14 @@ export class LocalKernel implements KernelApi {
   async capRevoke(handle: string, options: { source: string }): Promise<{ id: string; seq: number }> {
     const claimed = inspectCapability(handle);
     // Only a genuine handle may be revoked (its signature checked; expiry and revocation ignored).
-    verifyCapability(handle, { key: await this.#kernelKey(), capsuleId: claimed.capsuleId, now: 0, isRevoked: () => false });
+    (await this.#verifier()).verify(handle, { capsuleId: claimed.capsuleId, now: 0, isRevoked: () => false });
     const [event] = await this.#log.append([{ type: 'capability.revoked', v: 1, source: options.source, data: { id: claimed.id } }]);
     return { id: claimed.id, seq: event?.seq ?? 0 };
   }
 
   async capVerify(handle: string, capsuleId: string): Promise<EffectiveCapability> {
     const revoked = this.#log.projection(REVOCATIONS_PROJECTION);
-    return verifyCapability(handle, { key: await this.#kernelKey(), capsuleId, now: Date.now(), isRevoked: (id) => revoked.get(id) !== undefined });
+    return (await this.#verifier()).verify(handle, { capsuleId, now: Date.now(), isRevoked: (id) => revoked.get(id) !== undefined });
   }
 
   #kernelKey(): Promise<Buffer> {
