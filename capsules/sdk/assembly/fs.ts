@@ -6,7 +6,7 @@
 import { JSON } from "json-as";
 import { base64Decode } from "./base64";
 import { allocBytes, allocString, release } from "./memory";
-import { lastError, settle, take, voidCall } from "./results";
+import { VoidResult, lastError, settle, take, voidCall } from "./results";
 
 @external("extism:host/user", "astrid_fs_open")
 declare function astrid_fs_open(handle: u64, path: u64, mode: u64): u64;
