@@ -6,7 +6,7 @@ import { serveSocket, type OwnerLock, type RpcServer } from './ipc/index.ts';
 import { openEventLog, type EventLog } from './log/index.ts';
 import { silentLogger, type Logger } from './logger/index.ts';
 import type { Materializer, ProjectionDefinition } from './projection/index.ts';
-import { CapsuleRuntime } from './runtime/index.ts';
+import type { CapsuleRuntime } from './runtime/index.ts';
 import { MaterializerRunner } from './service/materializer-runner.ts';
 import type { OwnerRole } from './service/api.ts';
 import { LocalKernel } from './service/local-kernel.ts';
@@ -101,15 +101,27 @@ export async function bootOwner(options: BootOptions): Promise<Owner> {
     };
     // One verifier, so the kernel API and the airlocks share its cache of checked handles.
     const verifier = verifierSource(kernelKey);
-    const runtime = new CapsuleRuntime(log, bus, {
-      home: options.home,
-      logger: logger.child('runtime'),
-      deliver: options.deliver ?? options.role === 'daemon',
-      ready: () => runner.idle(),
-      files: { sessions: vfs, verifier },
+    // The capsule host is loaded when capsules run: at boot for a delivering owner, else at
+    // the first capsule call (a command that only reads KV never loads it).
+    const deliver = options.deliver ?? options.role === 'daemon';
+    let started: Promise<CapsuleRuntime> | null = null;
+    const runtime = (): Promise<CapsuleRuntime> =>
+      (started ??= import('./runtime/index.ts').then(async ({ CapsuleRuntime }) => {
+        const created = new CapsuleRuntime(log, bus, {
+          home: options.home,
+          logger: logger.child('runtime'),
+          deliver,
+          ready: () => runner.idle(),
+          files: { sessions: vfs, verifier },
+        });
+        await created.start();
+        return created;
+      }));
+    closers.push(async () => {
+      const running = await started?.catch(() => null);
+      await running?.close();
     });
-    await runtime.start();
-    closers.push(() => runtime.close());
+    if (deliver) await runtime();
     let closing: Promise<void> | null = null;
     const close = (): Promise<void> => (closing ??= closeAll());
     let requestStop: () => void = () => {};

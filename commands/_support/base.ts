@@ -2,9 +2,9 @@ import { Command, Errors, Flags, type Interfaces } from '@oclif/core';
 import { resolveHomePath, resolveLogLevel } from '../../kernel/config/index.ts';
 import { ErrorCode, KernelError, isKernelError } from '../../kernel/errors/index.ts';
 import { jsonLogger, type Logger } from '../../kernel/logger/index.ts';
-import { connectKernel, type KernelApi } from '../../kernel/service/index.ts';
+import type { KernelApi } from '../../kernel/service/api.ts';
+import { connectKernel } from '../../kernel/service/connect.ts';
 import { outcomeOf } from './error-table.ts';
-import { kernelParts } from './parts.ts';
 
 /** The source recorded on events a CLI user causes. */
 export const CLI_SOURCE = 'user:cli';
@@ -39,7 +39,8 @@ export abstract class AstridCommand extends Command {
     options: { signal?: AbortSignal; yieldable?: boolean; remoteOnlyMs?: number } = {},
   ): Promise<KernelApi> {
     return connectKernel(this.homeOf(flags), {
-      ...kernelParts,
+      // Loaded only when this command becomes the owner of the home.
+      parts: async () => (await import('./parts.ts')).kernelParts,
       logger: this.logger(),
       ...options,
       onWait: (holder) => {

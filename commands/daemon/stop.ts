@@ -1,7 +1,7 @@
 import { ErrorCode, KernelError } from '../../kernel/errors/index.ts';
 import { homeLayout, readHome } from '../../kernel/home/index.ts';
 import { connectSocket } from '../../kernel/ipc/index.ts';
-import { RemoteKernel } from '../../kernel/service/index.ts';
+import { RemoteKernel } from '../../kernel/service/remote-kernel.ts';
 import { AstridCommand } from '../_support/base.ts';
 import { probeOwner, waitForExit } from '../_support/daemon.ts';
 

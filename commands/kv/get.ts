@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { ErrorCode, KernelError } from '../../kernel/errors/index.ts';
-import { kvEntryOf, kvStoreKey, type KvEntry } from '../../projections/index.ts';
+import { kvEntryOf, kvStoreKey, type KvEntry } from '../../projections/kv.ts';
 import { AstridCommand } from '../_support/base.ts';
 
 /** The result of `astrid kv get`. */

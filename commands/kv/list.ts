@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { kvEntryOf, kvStoreKey, type KvEntry } from '../../projections/index.ts';
+import { kvEntryOf, kvStoreKey, type KvEntry } from '../../projections/kv.ts';
 import { AstridCommand } from '../_support/base.ts';
 
 /** The result of `astrid kv list`. */

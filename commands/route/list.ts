@@ -1,4 +1,4 @@
-import { routeOf, type Route } from '../../projections/index.ts';
+import { routeOf, type Route } from '../../projections/routes.ts';
 import { AstridCommand } from '../_support/base.ts';
 
 /** The result of `astrid route list`. */

@@ -8,10 +8,19 @@ import type { KernelApi } from './api.ts';
 import { isRetryableLoss, reconnectingKernel } from './reconnecting-kernel.ts';
 import { RemoteKernel } from './remote-kernel.ts';
 
-/** Options of {@link connectKernel}. */
-export interface ConnectOptions {
+/** What an owner boots with. */
+export interface KernelParts {
   readonly projections: readonly ProjectionDefinition[];
   readonly materializers?: readonly Materializer[];
+}
+
+/** Options of {@link connectKernel}. */
+export interface ConnectOptions {
+  /**
+   * The projections and materializers to boot with, loaded only if this process becomes the
+   * owner: a client of a running owner never loads them (nor LMDB).
+   */
+  readonly parts: () => Promise<KernelParts>;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
   /** Called once when another process is opening or closing the home and we must wait. */
@@ -53,9 +62,9 @@ async function connectOnce(home: string, options: ConnectOptions): Promise<Kerne
     const lock = Date.now() - started < (options.remoteOnlyMs ?? 0) ? null : await tryLock();
     if (lock !== null) {
       // Loaded only when this process becomes the owner: a client of a daemon never loads LMDB.
-      const { bootOwner } = await import('../boot.ts');
+      const [{ bootOwner }, parts] = await Promise.all([import('../boot.ts'), options.parts()]);
       const owner = await bootOwner({
-        home, role: 'command', lock, projections: options.projections, materializers: options.materializers ?? [],
+        home, role: 'command', lock, projections: parts.projections, materializers: parts.materializers ?? [],
         logger: options.logger ?? silentLogger, yieldable: options.yieldable === true,
       });
       return owner.kernel;

@@ -14,7 +14,7 @@ export {
   type ReplayResult,
   type StreamOptions,
 } from './api.ts';
-export { connectKernel, type ConnectOptions } from './connect.ts';
+export { connectKernel, type ConnectOptions, type KernelParts } from './connect.ts';
 export { LocalKernel } from './local-kernel.ts';
 export { RemoteKernel, type RpcChannel } from './remote-kernel.ts';
 export { kernelHandler } from './ops.ts';

@@ -49,7 +49,7 @@ export class LocalKernel implements KernelApi {
   readonly #onClose: (() => Promise<void>) | undefined;
   readonly #onHandover: (() => void) | undefined;
   readonly #materialized: () => Promise<void>;
-  readonly #runtime: CapsuleRuntime | undefined;
+  readonly #runtime: (() => Promise<CapsuleRuntime>) | undefined;
   readonly #vfs: VfsService;
   #key: Promise<Buffer> | null = null;
   readonly #sharedKey: (() => Promise<Buffer>) | undefined;
@@ -70,7 +70,7 @@ export class LocalKernel implements KernelApi {
       /** Resolves once materialized files caught up with the projections. */
       materialized?: () => Promise<void>;
       /** Runs capsules for `callCapsule`. */
-      runtime?: CapsuleRuntime;
+      runtime?: () => Promise<CapsuleRuntime>;
       /** The VFS service shared with the capsule runtime (default: a fresh one over the log). */
       vfs?: VfsService;
       /** The home's kernel key, shared with the capsule runtime (default: loaded on first use). */
@@ -202,7 +202,7 @@ export class LocalKernel implements KernelApi {
 
   async callCapsule(capsuleId: string, fn: string, input: string, options: { component?: string } = {}): Promise<{ output: string }> {
     if (this.#runtime === undefined) throw new KernelError(ErrorCode.Unsupported, 'Cannot call capsules as this kernel runs none');
-    const output = await this.#runtime.call(capsuleId, fn, input, options);
+    const output = await (await this.#runtime()).call(capsuleId, fn, input, options);
     return { output: Buffer.from(output).toString('utf8') };
   }
 

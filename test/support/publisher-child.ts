@@ -86,6 +86,6 @@ emit('L');
 await new Promise((resolve) => process.stdin.once('data', resolve));
 process.stdin.destroy();
 emit('S');
-const kernel = await connectKernel(home, { projections: allProjections });
+const kernel = await connectKernel(home, { parts: async () => ({ projections: allProjections }) });
 emit(`R ${kernel.mode}`);
 await Promise.all(Array.from({ length: workers }, (_, i) => worker(kernel, i)));
