@@ -1,4 +1,4 @@
-import { closeSync, constants, fstat, open as openFd, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, open as openFd, readlinkSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
@@ -19,7 +19,6 @@ const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
 const O_PATH = 0o10000000;
 
 const openPath = promisify(openFd);
-const fstatFd = promisify(fstat);
 
 /**
  * Opens for reading the regular file whose real path is exactly `hostPath`, or returns null
@@ -35,9 +34,11 @@ const fstatFd = promisify(fstat);
  * meanwhile does too). Only then is it opened for reading, through the magic link of the
  * pinned descriptor, which reaches that very inode and never re-resolves the name.
  *
- * The read-back and the close of the pinned descriptor are synchronous: both stay in the
- * process's own kernel state (procfs `d_path`, an `O_PATH` file with nothing to flush), so they
- * cannot block on a disk or a network file system, and each saves a thread-pool round trip.
+ * The stat, the read-back and the close of the pinned descriptor are synchronous, each saving
+ * a thread-pool round trip: the read-back and the close stay in the process's own kernel state
+ * (procfs `d_path`, an `O_PATH` file with nothing to flush); the stat reads the inode the open
+ * just resolved, which a local file system holds in memory (a network one answers from its
+ * attribute cache, or at worst with one round trip, the price of a read there anyway).
  */
 export async function openExact(hostPath: string): Promise<ExactFile | null> {
   let fd: number;
@@ -47,7 +48,7 @@ export async function openExact(hostPath: string): Promise<ExactFile | null> {
     return null;
   }
   try {
-    const stats = await fstatFd(fd);
+    const stats = fstatSync(fd);
     if (!stats.isFile()) return null;
     if (readlinkSync(`/proc/self/fd/${fd}`) !== hostPath) return null;
     const handle = await open(`/proc/self/fd/${fd}`, O_RDONLY | O_NONBLOCK);
