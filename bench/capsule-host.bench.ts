@@ -11,16 +11,11 @@ import { buildCapsuleWasm } from '../capsules/tools/build.ts';
 import { createCapsuleHost, createMemoryHostServices } from '../kernel/host/index.ts';
 import { watFixture } from '../kernel/host/testing.ts';
 import { Wasm } from '../kernel/host/wasm-api.ts';
+import { median, report as print, result, type Target } from './harness.ts';
 
-function median(samples: readonly number[]): number {
-  const s = [...samples].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-function report(name: string, value: number, unit: string, baseline: number | null): void {
-  const round = (n: number): number => Number(n.toPrecision(4));
-  console.log(JSON.stringify({ name, value: round(value), unit, baseline: baseline === null ? null : round(baseline), ratio: baseline === null ? null : round(value / baseline) }));
+/** Prints one figure through the harness, with its target and a note when the issue names one. */
+function report(name: string, value: number, unit: string, baseline: number | null, extra: { target?: Target; note?: string } = {}): void {
+  print(result(name, value, unit, baseline, extra));
 }
 
 async function timeEach(n: number, fn: () => Promise<unknown>): Promise<number[]> {
@@ -68,14 +63,20 @@ const grant = { kv: ['read' as const] };
   await using echo = await host.load({ capsuleId: 'bench', wasm, grant });
   for (let i = 0; i < 500; i++) await echo.call('echo', input);
   const hostEcho = median(await timeEach(CALLS, () => echo.call('echo', input)));
-  report('capsule.call.echo-100B', hostEcho * 1000, 'us', rawEcho * 1000);
+  report('capsule.call.echo-100B', hostEcho * 1000, 'us', rawEcho * 1000, {
+    target: { of: 'value', op: '<=', bound: 100 },
+    note: 'preemptible call through a worker thread vs raw @extism/extism foreground; the issue also asks a ratio of at most 10',
+  });
 
   // kv_get inside one call: a repeated key (served from the call's read snapshot in the
   // worker) and distinct keys (each a synchronous round trip to the main thread).
   const LOOP = 10_000;
   const rawLoop = median(await timeEach(20, () => rawCall('kv_loop', String(LOOP))));
   const hostLoop = median(await timeEach(20, () => echo.call('kv_loop', String(LOOP))));
-  report('capsule.kv_get.same-key', LOOP / (hostLoop / 1000), 'calls/s', LOOP / (rawLoop / 1000));
+  report('capsule.kv_get.same-key', LOOP / (hostLoop / 1000), 'calls/s', LOOP / (rawLoop / 1000), {
+    target: { of: 'value', op: '>=', bound: 500_000 },
+    note: 'SDK kvGet in a loop inside one call (JSON in the guest included); the raw baseline runs the same module',
+  });
   // The airlock alone, from a WAT loop: no SDK encoding or JSON parsing in the guest.
   const count = new Uint8Array(8);
   new DataView(count.buffer).setBigUint64(0, BigInt(LOOP), true);
@@ -105,7 +106,7 @@ const grant = { kv: ['read' as const] };
     warm.push(performance.now() - t0);
     await instance.close();
   }
-  report('capsule.start.cached-module.spare-worker', median(warm), 'ms', rawStart);
+  report('capsule.start.cached-module.spare-worker', median(warm), 'ms', rawStart, { target: { of: 'value', op: '<=', bound: 5 } });
 }
 {
   await using cold = createCapsuleHost({ services, spareWorkers: 0 });
