@@ -2,7 +2,7 @@
 // rounds so load from other processes on a shared machine falls on both alike.
 import { Bench, type Fn } from 'tinybench';
 import { KernelError, ErrorCode } from '../kernel/errors/index.ts';
-import { median, note } from './harness.ts';
+import { median, note, nowMs } from './harness.ts';
 
 /** Options of {@link paired}. */
 export interface PairedOptions {
@@ -48,4 +48,33 @@ function p50Of(bench: Bench, name: string): number {
   const r = bench.getTask(name)?.result;
   if (r?.state !== 'completed') throw new KernelError(ErrorCode.Internal, `Cannot read the result of task "${name}" as it is ${r?.state ?? 'missing'}`);
   return r.latency.p50;
+}
+
+/**
+ * Measures `ours` and `raw` call by call, alternating A B B A … for `calls` pairs after
+ * `warmup` pairs, and returns the median latency in ms of each. For I/O-bound calls that
+ * allocate large buffers: both then meet the same garbage-collector and page-cache state,
+ * where separate tinybench tasks can leave one task paying for the other's garbage.
+ */
+export async function interleaved(ours: () => Promise<unknown>, raw: () => Promise<unknown>, options: { calls: number; warmup: number; label: string }): Promise<PairedResult> {
+  const oursMs: number[] = [];
+  const rawMs: number[] = [];
+  const time = async (fn: () => Promise<unknown>, into: number[] | null): Promise<void> => {
+    const t0 = nowMs();
+    await fn();
+    into?.push(nowMs() - t0);
+  };
+  for (let i = 0; i < options.warmup + options.calls; i += 1) {
+    const keep = i >= options.warmup;
+    if (i % 2 === 0) {
+      await time(ours, keep ? oursMs : null);
+      await time(raw, keep ? rawMs : null);
+    } else {
+      await time(raw, keep ? rawMs : null);
+      await time(ours, keep ? oursMs : null);
+    }
+  }
+  const result = { ours: median(oursMs), raw: median(rawMs) };
+  note(`${options.label}: ours ${(result.ours * 1000).toFixed(2)} µs, raw ${(result.raw * 1000).toFixed(2)} µs per call (${options.calls} interleaved pairs)`);
+  return result;
 }
