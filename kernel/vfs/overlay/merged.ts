@@ -140,14 +140,8 @@ export async function readMerged(view: OverlayView, path: VirtualPath): Promise<
     await using handle = exact.handle;
     return readHandle(handle, exact.stats.size);
   }
-  const node = await statVisible(view, path);
-  if (node === null) throw new KernelError(ErrorCode.PathNotFound, `Cannot read "${path}" as it does not exist`);
-  if (node.kind === 'dir') throw new KernelError(ErrorCode.PathIsDirectory, `Cannot read "${path}" as it is a directory`);
-  if (node.source === 'upper') {
-    const bytes = view.blob(node.blob);
-    if (bytes === null) throw new KernelError(ErrorCode.BlobMissing, `Cannot read "${path}" as its blob "${node.blob}" is missing`);
-    return bytes;
-  }
+  const upper = await fileOrThrow(view, path, 'read');
+  if (upper !== null) return upper;
   await using handle = await openInRoot(view.lower, path, 'r', { rootIsCanonical: true });
   return handle.readFile();
 }
@@ -159,14 +153,8 @@ export async function readMerged(view: OverlayView, path: VirtualPath): Promise<
 export async function openMerged(view: OverlayView, path: VirtualPath): Promise<OpenedFile> {
   const exact = await openExactLower(view, path);
   if (exact !== null) return handleFile(exact.handle, exact.stats.size);
-  const node = await statVisible(view, path);
-  if (node === null) throw new KernelError(ErrorCode.PathNotFound, `Cannot open "${path}" as it does not exist`);
-  if (node.kind === 'dir') throw new KernelError(ErrorCode.PathIsDirectory, `Cannot open "${path}" as it is a directory`);
-  if (node.source === 'upper') {
-    const bytes = view.blob(node.blob);
-    if (bytes === null) throw new KernelError(ErrorCode.BlobMissing, `Cannot open "${path}" as its blob "${node.blob}" is missing`);
-    return bytesFile(bytes);
-  }
+  const upper = await fileOrThrow(view, path, 'open');
+  if (upper !== null) return bytesFile(upper);
   const handle = await openInRoot(view.lower, path, 'r', { rootIsCanonical: true });
   try {
     const stats = await handle.stat();
@@ -175,6 +163,20 @@ export async function openMerged(view: OverlayView, path: VirtualPath): Promise<
     await handle.close();
     throw error;
   }
+}
+
+/**
+ * The careful lookup of a file to `verb`: its bytes when the upper layer holds it, null when
+ * the lower does. Throws `PATH_NOT_FOUND`, `PATH_IS_DIRECTORY`, `PATH_IGNORED`, `BLOB_MISSING`.
+ */
+async function fileOrThrow(view: OverlayView, path: VirtualPath, verb: 'read' | 'open'): Promise<Uint8Array | null> {
+  const node = await statVisible(view, path);
+  if (node === null) throw new KernelError(ErrorCode.PathNotFound, `Cannot ${verb} "${path}" as it does not exist`);
+  if (node.kind === 'dir') throw new KernelError(ErrorCode.PathIsDirectory, `Cannot ${verb} "${path}" as it is a directory`);
+  if (node.source === 'lower') return null;
+  const bytes = view.blob(node.blob);
+  if (bytes === null) throw new KernelError(ErrorCode.BlobMissing, `Cannot ${verb} "${path}" as its blob "${node.blob}" is missing`);
+  return bytes;
 }
 
 /**
