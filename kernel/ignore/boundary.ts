@@ -31,6 +31,9 @@ interface RuleMeta {
   readonly line: number | null;
 }
 
+/** Up to this many nested ignore files, the nearest one is found by prefix tests, not a walk. */
+const PREFIX_SCAN_MAX = 16;
+
 /** Most `isIgnored` decisions remembered per kind before the memo starts over (bounds memory). */
 const MEMO_LIMIT = 65_536;
 
@@ -56,6 +59,8 @@ export class IgnoreBoundary {
   readonly #matchers: ReadonlyMap<string, Ignore>;
   readonly #root: Ignore;
   readonly #nested: boolean;
+  /** With few nested ignore files: their directories as `dir/` prefixes, deepest first, and matchers. */
+  readonly #prefixes: ReadonlyArray<readonly [string, Ignore]> | null;
   readonly #protected: Ignore | null;
   /** Decisions of `isIgnored` by the path as given, for files and for directories. */
   readonly #fileMemo = new Map<string, boolean>();
@@ -80,6 +85,11 @@ export class IgnoreBoundary {
     this.#root = matchers.get('') ?? make([]);
     this.#matchers = matchers;
     this.#nested = dirs.some((d) => d !== '');
+    const nested = dirs.filter((d) => d !== '');
+    this.#prefixes =
+      nested.length <= PREFIX_SCAN_MAX
+        ? nested.sort((a, b) => b.length - a.length).map((d) => [`${d}/`, matchers.get(d) as Ignore] as const)
+        : null;
     this.#protected = builtin
       ? ignore({ ignorecase: false }).add(BUILTIN_PROTECTED_RULES.map((p) => this.#rule(p, p, 'builtin', null)))
       : null;
@@ -143,6 +153,11 @@ export class IgnoreBoundary {
 
   #matcherFor(path: string): Ignore {
     if (!this.#nested) return this.#root;
+    if (this.#prefixes !== null) {
+      // A few prefix tests allocate nothing; the longest directory that holds the path wins.
+      for (const [prefix, matcher] of this.#prefixes) if (path.startsWith(prefix)) return matcher;
+      return this.#root;
+    }
     let end = path.lastIndexOf('/');
     while (end > 0) {
       const matcher = this.#matchers.get(path.slice(0, end));
