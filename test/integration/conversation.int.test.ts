@@ -184,7 +184,10 @@ describe('counter and client converse through `astrid run`', { timeout: 600_000 
     let seenAtKill = 0;
     {
       await using first = await startRun(home);
-      await using watch = spawnCli(home, ['bus', 'subscribe', '>']);
+      // From the next seq, not "from whenever it connects": a publish racing the watcher's
+      // start must still reach it.
+      const { status } = await runCliJson<{ status: { head: { seq: number } } }>(home, ['daemon', 'status']);
+      await using watch = spawnCli(home, ['bus', 'subscribe', '>', '--from', String(status.head.seq + 1)]);
       try {
         // Only start once the watcher follows the bus, so the kill lands early in the conversation.
         await runCliJson(home, ['bus', 'publish', 'test.ready', '{}']);
