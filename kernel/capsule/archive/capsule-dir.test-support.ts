@@ -11,7 +11,7 @@ export async function writeFullCapsule(dir: string, reverse = false): Promise<vo
     ['bin/mcp-server', '#!/bin/sh\necho hi\n', 0o755],
     ['docs/WEATHER.md', '# Weather\n', 0o644],
     ['skills/forecast.md', 'Read it carefully.\n', 0o644],
-    ['helper.js', 'console.log("helper")\n', 0o644],
+    ['helper.js', 'export const helper = "helper";\n', 0o644],
   ];
   for (const [path, body, mode] of reverse ? files.reverse() : files) {
     await mkdir(join(dir, path, '..'), { recursive: true });
