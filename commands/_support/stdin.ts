@@ -9,3 +9,10 @@ export async function* readStdinLines(): AsyncGenerator<string> {
     lines.close();
   }
 }
+
+/** All of standard input as bytes. */
+export async function readStdinBytes(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}

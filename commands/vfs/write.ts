@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ErrorCode, KernelError } from '../../kernel/errors/index.ts';
 import type { VfsChangeReceipt } from '../../kernel/vfs/overlay/index.ts';
 import { AstridCommand, CLI_SOURCE } from '../_support/base.ts';
+import { readStdinBytes } from '../_support/stdin.ts';
 import { PATH_HELP, sessionArg } from './_support/args.ts';
 
 /** The result of `astrid vfs write`. */
@@ -46,7 +47,5 @@ async function readStdin(): Promise<Buffer> {
   if (process.stdin.isTTY === true) {
     throw new KernelError(ErrorCode.InvalidArgument, 'Cannot write without content: pass --from FILE or pipe the content to stdin');
   }
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks);
+  return readStdinBytes();
 }

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { RightsSchema, type Right } from '../../../kernel/caps/index.ts';
 import { ErrorCode, KernelError } from '../../../kernel/errors/index.ts';
+import { readStdinBytes } from '../../_support/stdin.ts';
 
 /**
  * Parses `--rights read,list` into a non-empty list of known rights.
@@ -22,9 +23,7 @@ export function parseRights(text: string): Right[] {
 /** Reads a handle argument; `-` reads it from stdin, so it need not appear in the process list. */
 export async function readHandle(arg: string): Promise<string> {
   if (arg !== '-') return arg;
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8').trim();
+  return (await readStdinBytes()).toString('utf8').trim();
 }
 
 /** An expiry (ms epoch) as ISO 8601, printed beside the number for people. */
