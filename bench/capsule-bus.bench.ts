@@ -14,34 +14,20 @@
  *
  * Run: node --import tsx bench/capsule-bus.bench.ts
  */
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildCapsuleWasm } from '../capsules/tools/build.ts';
 import { kernelParts } from '../commands/_support/parts.ts';
 import { bootOwner, type Owner } from '../kernel/boot.ts';
-import { packCapsule } from '../kernel/capsule/archive/index.ts';
+import { ErrorCode, KernelError } from '../kernel/errors/index.ts';
 import { createHomeMarker } from '../kernel/home/index.ts';
 import { waitForOwnerLock } from '../kernel/ipc/index.ts';
+import { buildAndInstall } from '../test/support/capsule-install.ts';
+import { tempDir } from '../test/support/temp-dir.ts';
 import { median, note, nowMs, percentile, report, result } from './harness.ts';
 
 const ROUNDS = 2000;
 const WARMUP = 100;
 const SOURCE = 'user:bench';
 const repo = new URL('..', import.meta.url).pathname;
-
-/** Builds a first-party capsule from source and packs it into a `.capsule` archive's bytes. */
-async function capsuleArchive(id: string, scratch: string): Promise<Uint8Array> {
-  const src = join(repo, 'capsules', id);
-  const stage = join(scratch, id);
-  await mkdir(stage, { recursive: true });
-  const { wasm } = await buildCapsuleWasm(src);
-  await writeFile(join(stage, `${id}.wasm`), wasm);
-  await copyFile(join(src, 'Capsule.toml'), join(stage, 'Capsule.toml'));
-  const file = join(scratch, `${id}.capsule`);
-  await packCapsule(stage, file);
-  return readFile(file);
-}
 
 /** Boots an owner of `home` in this process; `deliver` runs capsule handlers like `astrid run`. */
 async function own(home: string, deliver: boolean): Promise<Owner> {
@@ -90,37 +76,32 @@ async function plainPingPong(owner: Owner, rounds: number): Promise<number> {
   return (2 * rounds) / (elapsed / 1000);
 }
 
-const scratch = await mkdtemp(join(tmpdir(), 'astrid-bench-capsule-bus-'));
-try {
-  const home = join(scratch, 'home');
-  await createHomeMarker(home);
-  const archives = await Promise.all(['counter', 'client'].map((id) => capsuleArchive(id, join(scratch, 'build'))));
-  {
-    await using installer = await own(home, false);
-    for (const archive of archives) await installer.kernel.installCapsule(archive, { source: SOURCE });
-  }
-
-  await using owner = await own(home, true);
-  const from = owner.log.head().seq + 1;
-  const stop = new AbortController();
-  const requests = collect(owner, 'counter.increment', from, ROUNDS, stop.signal);
-  const answers = collect(owner, 'counter.value', from, ROUNDS, stop.signal);
-  const t0 = nowMs();
-  await owner.kernel.publish([{ subject: 'client.start', payload: { target: ROUNDS } }], { source: SOURCE });
-  const [sent, answered] = await Promise.all([requests, answers]);
-  const elapsed = (answered[answered.length - 1]?.at ?? Number.NaN) - t0;
-  stop.abort();
-
-  const sentAt = new Map(sent.map((r) => [r.seq, r.at]));
-  const latencies = answered.slice(WARMUP).map((a) => a.at - (sentAt.get(a.request ?? -1) ?? Number.NaN));
-  if (latencies.some((l) => !Number.isFinite(l))) throw new Error('an answer names a request this bench did not see');
-  const rate = (2 * ROUNDS) / (elapsed / 1000);
-  const plain = await plainPingPong(owner, ROUNDS);
-  note(`${ROUNDS} rounds in ${elapsed.toFixed(0)} ms; plain ping-pong ${plain.toFixed(0)} msgs/s`);
-
-  report(result('capsule.bus.request-response', rate, 'msgs/s', plain, { note: `counter ⇄ client, ${ROUNDS} durable rounds; baseline: two plain subscribers ping-ponging on the same durable bus` }));
-  report(result('capsule.bus.round-trip.p50', median(latencies), 'ms', null, { note: 'request delivered → answer delivered, one capsule handler call between' }));
-  report(result('capsule.bus.round-trip.p99', percentile(latencies, 99), 'ms', null, { note: 'request delivered → answer delivered, one capsule handler call between' }));
-} finally {
-  await rm(scratch, { recursive: true, force: true });
+await using scratch = await tempDir('astrid-bench-capsule-bus-');
+const home = join(scratch.path, 'home');
+await createHomeMarker(home);
+{
+  await using installer = await own(home, false);
+  for (const id of ['counter', 'client']) await buildAndInstall(installer.kernel, join(repo, 'capsules', id), scratch.path, SOURCE);
 }
+
+await using owner = await own(home, true);
+const from = owner.log.head().seq + 1;
+const stop = new AbortController();
+const requests = collect(owner, 'counter.increment', from, ROUNDS, stop.signal);
+const answers = collect(owner, 'counter.value', from, ROUNDS, stop.signal);
+const t0 = nowMs();
+await owner.kernel.publish([{ subject: 'client.start', payload: { target: ROUNDS } }], { source: SOURCE });
+const [sent, answered] = await Promise.all([requests, answers]);
+const elapsed = (answered[answered.length - 1]?.at ?? Number.NaN) - t0;
+stop.abort();
+
+const sentAt = new Map(sent.map((r) => [r.seq, r.at]));
+const latencies = answered.slice(WARMUP).map((a) => a.at - (sentAt.get(a.request ?? -1) ?? Number.NaN));
+if (latencies.some((l) => !Number.isFinite(l))) throw new KernelError(ErrorCode.Internal, 'Cannot time the round trips as an answer names a request this bench did not see');
+const rate = (2 * ROUNDS) / (elapsed / 1000);
+const plain = await plainPingPong(owner, ROUNDS);
+note(`${ROUNDS} rounds in ${elapsed.toFixed(0)} ms; plain ping-pong ${plain.toFixed(0)} msgs/s`);
+
+report(result('capsule.bus.request-response', rate, 'msgs/s', plain, { note: `counter ⇄ client, ${ROUNDS} durable rounds; baseline: two plain subscribers ping-ponging on the same durable bus` }));
+report(result('capsule.bus.round-trip.p50', median(latencies), 'ms', null, { note: 'request delivered → answer delivered, one capsule handler call between' }));
+report(result('capsule.bus.round-trip.p99', percentile(latencies, 99), 'ms', null, { note: 'request delivered → answer delivered, one capsule handler call between' }));

@@ -8,9 +8,9 @@ import type { KernelApi } from '../../kernel/service/api.ts';
 /**
  * Builds an AssemblyScript capsule from source (cached by `buildCapsuleWasm`), stages its
  * manifest and module in `scratch`, packs it and installs it through the kernel API, the way
- * `astrid capsule install` does. Returns the capsule id.
+ * `astrid capsule install` does, as `source`. Returns the capsule id.
  */
-export async function buildAndInstall(kernel: KernelApi, sourceDir: string, scratch: string): Promise<string> {
+export async function buildAndInstall(kernel: KernelApi, sourceDir: string, scratch: string, source = 'user:test'): Promise<string> {
   const manifest = await loadManifest(sourceDir);
   if (manifest === null) throw new Error(`no Capsule.toml in ${sourceDir}`);
   const component = (manifest.component ?? []).find((c) => c.wasm !== undefined);
@@ -22,5 +22,5 @@ export async function buildAndInstall(kernel: KernelApi, sourceDir: string, scra
   }
   await writeFile(join(staged, component.wasm), (await buildCapsuleWasm(sourceDir)).wasm);
   const { archive } = await packCapsuleBuffer(staged);
-  return (await kernel.installCapsule(archive, { source: 'user:test' })).capsuleId;
+  return (await kernel.installCapsule(archive, { source })).capsuleId;
 }
