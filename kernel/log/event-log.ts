@@ -1,15 +1,18 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { ErrorCode, KernelError } from '../errors/index.ts';
-import { GENESIS_HASH, validateNewEvent, type HashedEvent, type NewEvent } from '../events/index.ts';
+import { dataJsonOf, GENESIS_HASH, validateNewEvent, type HashedEvent, type NewEvent } from '../events/index.ts';
 import { silentLogger, type Logger } from '../logger/index.ts';
 import type { ProjectionDefinition, ProjectionStatus, StateReader } from '../projection/index.ts';
 import { Projector, type Overlay } from './projector.ts';
-import { decodeRecord, encodeBody, encodeRecord, sha256Hex } from './record.ts';
+import { decodeRecord, encodeBody, RecordWriter, sha256Hex } from './record.ts';
 import { verifyRecords, type VerifyReport } from './verify.ts';
 
 /** The on-disk format this build writes; a log with a higher one is refused. */
 export const LOG_FORMAT = 1;
 const CATCH_UP_BATCH = 50_000;
+/** Recently appended events kept for live followers (a power of two), and the largest kept. */
+const RECENT_EVENTS = 2048;
+const RECENT_MAX_BYTES = 8 * 1024;
 
 /** Options of {@link openEventLog}. */
 export interface EventLogOptions {
@@ -45,12 +48,19 @@ export class EventLog implements AsyncDisposable {
   readonly origin: string;
   readonly #root: RootDatabase;
   readonly #events: Database<string, number>;
+  /** The same table written with record bytes: values are stored as given, so reads still see strings. */
+  readonly #eventBytes: Database<Uint8Array, number>;
   readonly #blobs: Database<Buffer, string>;
   readonly #meta: Database<unknown, string>;
   readonly #projector: Projector;
   readonly #logger: Logger;
   readonly #listeners = new Set<(last: number, types: ReadonlySet<string>) => void>();
   readonly #rebuiltListeners = new Set<() => void>();
+  readonly #writer = new RecordWriter();
+  /** Durable events by `seq % RECENT_EVENTS`, so a follower at the head never reads or parses them. */
+  readonly #recent: Array<HashedEvent | undefined> = new Array<HashedEvent | undefined>(RECENT_EVENTS);
+  /** The last seq known durable: followers never see past it. */
+  #durable = 0;
   #queue: Pending[] = [];
   #scheduled = false;
   #tail: Promise<void> = Promise.resolve();
@@ -63,6 +73,7 @@ export class EventLog implements AsyncDisposable {
     this.origin = origin;
     this.#logger = logger;
     this.#events = root.openDB<string, number>('events', { encoding: 'string' });
+    this.#eventBytes = this.#events as unknown as Database<Uint8Array, number>;
     this.#blobs = root.openDB<Buffer, string>('blobs', { encoding: 'binary' });
     this.#meta = root.openDB<unknown, string>('meta', { encoding: 'json' });
     this.#projector = new Projector(root, { meta: this.#meta, events: this.#events }, projections, logger);
@@ -100,6 +111,7 @@ export class EventLog implements AsyncDisposable {
         for (const name of reset) logger.info('projection version changed: rebuilding', { projection: name });
       });
       await log.catchUp();
+      log.#durable = log.head().seq;
       return log;
     } catch (error) {
       await root.close();
@@ -155,10 +167,12 @@ export class EventLog implements AsyncDisposable {
   }
 
   /**
-   * Follows the log from `from`: yields every stored event in order, then each new one once
+   * Follows the log from `from`: yields every durable event in order, then each new one once
    * it is durable, until `signal` aborts (the iterator then ends quietly) or the log closes
    * (it then throws LOG_CLOSED, so a follower knows to reconnect).
-   * Memory stays bounded: it reads in pages from the log, never buffers the backlog.
+   * Memory stays bounded: it reads in pages from the log, never buffers the backlog; a
+   * follower at the head is served the appended events themselves, shared with every other
+   * follower and the appender, so treat them as read-only.
    */
   async *follow(options: { from?: number; signal?: AbortSignal; pageSize?: number } = {}): AsyncGenerator<HashedEvent> {
     let next = Math.max(1, options.from ?? 1);
@@ -166,15 +180,23 @@ export class EventLog implements AsyncDisposable {
     const signal = options.signal;
     const stopped = (): boolean => this.#closed || signal?.aborted === true;
     while (!stopped()) {
-      let n = 0;
-      for (const event of this.read({ from: next, limit: pageSize })) {
+      const durable = this.#durable;
+      if (next > durable) {
+        await this.#waitForAppend(next, signal);
+        continue;
+      }
+      const recent = this.#recent[next % RECENT_EVENTS];
+      if (recent !== undefined && recent.seq === next) {
+        next++;
+        yield recent;
+        if (stopped()) return;
+        continue;
+      }
+      for (const event of this.read({ from: next, to: durable, limit: pageSize })) {
         next = event.seq + 1;
-        n++;
         yield event;
         if (stopped()) return;
       }
-      if (n === pageSize) continue;
-      await this.#waitForAppend(next, signal);
     }
     if (this.#closed && signal?.aborted !== true) {
       throw new KernelError(ErrorCode.LogClosed, 'Cannot follow the event log as it closed', { details: { next } });
@@ -294,7 +316,7 @@ export class EventLog implements AsyncDisposable {
 
   #prepare(event: NewEvent): Prepared {
     validateNewEvent(event);
-    const dataJson = JSON.stringify(event.data);
+    const dataJson = dataJsonOf(event.data);
     if (typeof dataJson !== 'string') {
       throw new KernelError(ErrorCode.EventInvalid, `Cannot append "${event.type}" as its data is not a JSON value`);
     }
@@ -309,9 +331,11 @@ export class EventLog implements AsyncDisposable {
     if (batch.length === 0) return;
     const ts = Date.now();
     const outcomes = new Map<Pending, HashedEvent[] | KernelError>();
+    /** Seqs of events too large to keep for followers (they read them back). */
+    const large = new Set<number>();
     let last = 0;
     const txn = this.#root.transaction(() => {
-      last = this.#commitBatch(batch, ts, outcomes);
+      last = this.#commitBatch(batch, ts, outcomes, large);
     });
     this.#tail = this.#tail.then(async () => {
       try {
@@ -327,25 +351,33 @@ export class EventLog implements AsyncDisposable {
         const outcome = outcomes.get(p);
         if (outcome instanceof KernelError || outcome === undefined) p.reject(outcome);
         else {
-          for (const event of outcome) types.add(event.type);
+          for (const event of outcome) {
+            types.add(event.type);
+            this.#recent[event.seq % RECENT_EVENTS] = large.has(event.seq) ? undefined : event;
+          }
           p.resolve(outcome);
         }
       }
+      if (last > this.#durable) this.#durable = last;
       for (const listener of this.#listeners) listener(last, types);
     });
   }
 
   /** Inside the write txn: assigns seqs, chains hashes, runs live projections, then puts. */
-  #commitBatch(batch: readonly Pending[], ts: number, outcomes: Map<Pending, HashedEvent[] | KernelError>): number {
+  #commitBatch(batch: readonly Pending[], ts: number, outcomes: Map<Pending, HashedEvent[] | KernelError>, large: Set<number>): number {
     const head = this.head();
     const live = this.#projector.liveAt(head.seq);
     const overlay: Overlay = new Map();
-    const records: Array<[number, string]> = [];
+    // One group for the whole batch, emptied after each append: it holds that append's changes
+    // until every one of its events applied, so a refused append leaves no trace.
+    const group: Overlay = new Map();
+    const records: Array<[number, Buffer]> = [];
     const blobs = new Map<string, Uint8Array>();
+    const writer = this.#writer;
+    writer.reset();
     let seq = head.seq;
     let prev = head.hash;
     for (const pending of batch) {
-      const group: Overlay = new Map();
       const stored: HashedEvent[] = [];
       let s = seq;
       let p = prev;
@@ -353,8 +385,8 @@ export class EventLog implements AsyncDisposable {
         for (const { event, dataJson } of pending.items) {
           s++;
           const id = `${this.origin}:${s}`;
-          const body = encodeBody({ seq: s, id, origin: this.origin, ts, type: event.type, v: event.v, source: event.source, subject: event.subject, dataJson, prev: p });
-          const hash = sha256Hex(body);
+          const record = writer.write(encodeBody({ seq: s, id, origin: this.origin, ts, type: event.type, v: event.v, source: event.source, subject: event.subject, dataJson, prev: p }));
+          const hash = writer.hash;
           // Two literals rather than a spread: this runs once per event.
           const stored1: HashedEvent =
             event.subject === undefined
@@ -362,11 +394,13 @@ export class EventLog implements AsyncDisposable {
               : { seq: s, id, origin: this.origin, ts, type: event.type, v: event.v, source: event.source, subject: event.subject, data: event.data, prev: p, hash };
           this.#projector.applyTo(live, stored1, group, overlay);
           stored.push(stored1);
-          records.push([s, encodeRecord(hash, body)]);
+          records.push([s, record]);
+          if (record.length > RECENT_MAX_BYTES) large.add(s);
           p = hash;
         }
       } catch (cause) {
         records.length -= stored.length;
+        group.clear();
         outcomes.set(pending, new KernelError(ErrorCode.ProjectionFailed, `Cannot append as a projection refused event ${s}`, { cause }));
         continue;
       }
@@ -375,6 +409,7 @@ export class EventLog implements AsyncDisposable {
         if (into === undefined) overlay.set(name, changes);
         else for (const [k, val] of changes) into.set(k, val);
       }
+      group.clear();
       for (const item of pending.items) for (const b of item.blobs) blobs.set(b.digest, b.bytes);
       outcomes.set(pending, stored);
       seq = s;
@@ -382,13 +417,13 @@ export class EventLog implements AsyncDisposable {
     }
     // Every reducer has run: only now write, since a throw after a put would still commit it.
     for (const [digest, bytes] of blobs) if (!this.#blobs.doesExist(digest)) this.#blobs.put(digest, Buffer.from(bytes));
-    for (const [key, record] of records) this.#events.put(key, record);
+    for (const [key, record] of records) this.#eventBytes.put(key, record);
     this.#projector.commit(live, overlay, seq);
     return seq;
   }
 
   #waitForAppend(next: number, signal: AbortSignal | undefined): Promise<void> {
-    if (this.head().seq >= next) return Promise.resolve();
+    if (this.#durable >= next) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         off();

@@ -69,3 +69,40 @@ export function peekType(record: string): string | null {
   const end = record.indexOf('"', start);
   return end === -1 ? null : record.slice(start, end);
 }
+
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Writes records (hex hash ‖ body as UTF-8) back to back into a reused buffer, hashing each
+ * body's bytes in place: one UTF-8 encoding per event and no per-event buffer. A record's
+ * bytes stay valid until {@link RecordWriter.reset}, so write them into LMDB (whose puts
+ * inside a write transaction copy synchronously) before the next batch resets.
+ */
+export class RecordWriter {
+  #chunk = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  #pos = 0;
+  /** The hash of the body last written. */
+  hash = '';
+
+  /** Starts a new batch, reusing the buffer. */
+  reset(): void {
+    this.#pos = 0;
+  }
+
+  /** Encodes `body` as a record, sets {@link RecordWriter.hash} and returns the record's bytes. */
+  write(body: string): Buffer {
+    const room = 64 + body.length * 3; // UTF-8 takes at most 3 bytes per UTF-16 unit
+    if (this.#pos + room > this.#chunk.length) {
+      // Earlier records of this batch keep the old chunk alive through their views.
+      this.#chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, room));
+      this.#pos = 0;
+    }
+    const start = this.#pos;
+    const written = this.#chunk.write(body, start + 64, 'utf8');
+    const record = this.#chunk.subarray(start, start + 64 + written);
+    this.hash = sha256Hex(record.subarray(64));
+    this.#chunk.write(this.hash, start, 'latin1');
+    this.#pos = start + 64 + written;
+    return record;
+  }
+}
