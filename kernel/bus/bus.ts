@@ -1,5 +1,5 @@
 import { ErrorCode, KernelError } from '../errors/index.ts';
-import type { BusMessagePublished, HashedEvent, NewEvent } from '../events/index.ts';
+import { withDataJson, type BusMessagePublished, type HashedEvent, type NewEvent } from '../events/index.ts';
 import type { EventLog } from '../log/index.ts';
 import { classifyPayload } from './payloads.ts';
 import { QuotaTracker } from './quotas.ts';
@@ -42,6 +42,8 @@ export interface CheckedMessage {
   readonly payload: unknown;
   /** The stored payload's JSON size in bytes, as quotas count it. */
   readonly bytes: number;
+  /** The stored payload's JSON text. */
+  readonly json: string;
 }
 
 /**
@@ -55,7 +57,7 @@ export function checkMessage(subject: string, payload: unknown): CheckedMessage 
   const classified = classifyPayload(payload);
   const text = JSON.stringify(classified.payload);
   if (typeof text !== 'string') throw new KernelError(ErrorCode.PayloadInvalid, `Cannot publish to "${subject}" as the payload is not JSON`);
-  return { subject: parsed, kind: classified.kind, payload: classified.payload, bytes: Buffer.byteLength(text) };
+  return { subject: parsed, kind: classified.kind, payload: classified.payload, bytes: Buffer.byteLength(text), json: text };
 }
 
 /**
@@ -90,7 +92,8 @@ export class Bus {
   prepare(messages: ReadonlyArray<{ subject: string; payload: unknown }>, options: { source: string }): NewEvent[] {
     const events = messages.map(({ subject, payload }) => {
       const checked = checkMessage(subject, payload);
-      const data = { kind: checked.kind, payload: checked.payload };
+      // The payload was serialized to be measured: the log stores that text rather than serialize it again.
+      const data = withDataJson({ kind: checked.kind, payload: checked.payload }, `{"kind":${JSON.stringify(checked.kind)},"payload":${checked.json}}`);
       return { event: { type: BUS_EVENT, v: 1, source: options.source, subject: checked.subject, data }, bytes: checked.bytes };
     });
     this.#quotas.checkPublishBatch(options.source, events.map((e) => e.bytes), Date.now());

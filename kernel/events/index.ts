@@ -55,3 +55,4 @@ export {
   type RouteAssigned,
   type RouteRemoved,
 } from './catalog.ts';
+export { dataJsonOf, withDataJson } from './serialized.ts';
