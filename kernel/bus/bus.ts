@@ -90,14 +90,17 @@ export class Bus {
    * call's effects). Throws the same codes as `publish`.
    */
   prepare(messages: ReadonlyArray<{ subject: string; payload: unknown }>, options: { source: string }): NewEvent[] {
-    const events = messages.map(({ subject, payload }) => {
+    const events: NewEvent[] = [];
+    const sizes: number[] = [];
+    for (const { subject, payload } of messages) {
       const checked = checkMessage(subject, payload);
       // The payload was serialized to be measured: the log stores that text rather than serialize it again.
       const data = withDataJson({ kind: checked.kind, payload: checked.payload }, `{"kind":${JSON.stringify(checked.kind)},"payload":${checked.json}}`);
-      return { event: { type: BUS_EVENT, v: 1, source: options.source, subject: checked.subject, data }, bytes: checked.bytes };
-    });
-    this.#quotas.checkPublishBatch(options.source, events.map((e) => e.bytes), Date.now());
-    return events.map((e) => e.event);
+      events.push({ type: BUS_EVENT, v: 1, source: options.source, subject: checked.subject, data });
+      sizes.push(checked.bytes);
+    }
+    this.#quotas.checkPublishBatch(options.source, sizes, Date.now());
+    return events;
   }
 
   /** The publisher quotas, to set a capsule's policy from its manifest. */

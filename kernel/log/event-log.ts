@@ -27,6 +27,8 @@ export interface EventLogOptions {
 /** Progress of a long operation (replay, verify): `seq` of `head` done. */
 export type Progress = (p: { readonly seq: number; readonly head: number }) => void;
 
+const NO_BLOBS: Prepared['blobs'] = [];
+
 interface Prepared {
   readonly event: NewEvent;
   readonly dataJson: string;
@@ -320,7 +322,7 @@ export class EventLog implements AsyncDisposable {
     if (typeof dataJson !== 'string') {
       throw new KernelError(ErrorCode.EventInvalid, `Cannot append "${event.type}" as its data is not a JSON value`);
     }
-    const blobs = (event.blobs ?? []).map((bytes) => ({ digest: sha256Hex(bytes), bytes }));
+    const blobs = event.blobs === undefined || event.blobs.length === 0 ? NO_BLOBS : event.blobs.map((bytes) => ({ digest: sha256Hex(bytes), bytes }));
     return { event, dataJson, blobs };
   }
 
