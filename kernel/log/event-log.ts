@@ -373,6 +373,7 @@ export class EventLog implements AsyncDisposable {
     // One group for the whole batch, emptied after each append: it holds that append's changes
     // until every one of its events applied, so a refused append leaves no trace.
     const group: Overlay = new Map();
+    const bound = this.#projector.bind(live, group, overlay);
     const records: Array<[number, Buffer]> = [];
     const blobs = new Map<string, Uint8Array>();
     const writer = this.#writer;
@@ -394,7 +395,7 @@ export class EventLog implements AsyncDisposable {
             event.subject === undefined
               ? { seq: s, id, origin: this.origin, ts, type: event.type, v: event.v, source: event.source, data: event.data, prev: p, hash }
               : { seq: s, id, origin: this.origin, ts, type: event.type, v: event.v, source: event.source, subject: event.subject, data: event.data, prev: p, hash };
-          this.#projector.applyTo(live, stored1, group, overlay);
+          this.#projector.applyTo(bound, stored1);
           stored.push(stored1);
           records.push([s, record]);
           if (record.length > RECENT_MAX_BYTES) large.add(s);

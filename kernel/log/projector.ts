@@ -16,6 +16,12 @@ interface Slot {
   readonly types: ReadonlySet<string>;
 }
 
+/** A slot with its writer into one overlay, made once per batch rather than once per event. */
+export interface Bound {
+  readonly slot: Slot;
+  readonly writer: StateWriter;
+}
+
 /** A projection behind the head during one catch-up step, and the changes it has made so far. */
 interface Lagging {
   readonly slot: Slot;
@@ -23,6 +29,7 @@ interface Lagging {
   readonly end: number;
   readonly target: number;
   readonly overlay: Overlay;
+  readonly bound: readonly Bound[];
   ok: boolean;
 }
 
@@ -120,11 +127,18 @@ export class Projector {
     return live;
   }
 
-  /** Applies `event` to each live slot that reads its type, writing into `group`. */
-  applyTo(slots: readonly Slot[], event: HashedEvent, group: Overlay, batch: Overlay): void {
-    for (const slot of slots) {
-      if (!slot.types.has(event.type)) continue;
-      slot.def.apply(this.#writer(slot, group, batch), event);
+  /**
+   * Binds slots to writers into `group`, whose reads fall back to `batch` and then to the
+   * stored state, for {@link Projector.applyTo}.
+   */
+  bind(slots: readonly Slot[], group: Overlay, batch: Overlay): Bound[] {
+    return slots.map((slot) => ({ slot, writer: this.#writer(slot, group, batch) }));
+  }
+
+  /** Applies `event` to each bound slot that reads its type. */
+  applyTo(bound: readonly Bound[], event: HashedEvent): void {
+    for (const { slot, writer } of bound) {
+      if (slot.types.has(event.type)) slot.def.apply(writer, event);
     }
   }
 
@@ -152,7 +166,9 @@ export class Projector {
       const st = this.status(slot.def.name);
       const target = Math.min(head, st.pinnedAt ?? until);
       if (st.checkpoint >= target || this.#failed.has(slot.def.name)) continue;
-      const member: Lagging = { slot, from: st.checkpoint, end: Math.min(target, st.checkpoint + max), target, overlay: new Map(), ok: true };
+      const overlay: Overlay = new Map();
+      const bound = this.bind([slot], overlay, overlay);
+      const member: Lagging = { slot, from: st.checkpoint, end: Math.min(target, st.checkpoint + max), target, overlay, bound, ok: true };
       const group = groups.get(st.checkpoint);
       if (group === undefined) groups.set(st.checkpoint, [member]);
       else group.push(member);
@@ -180,7 +196,7 @@ export class Projector {
         try {
           event ??= decodeRecord(value);
           if (m.slot.types.has(event.type)) assertReadableEvent(event);
-          this.applyTo([m.slot], event, m.overlay, m.overlay);
+          this.applyTo(m.bound, event);
         } catch (cause) {
           // A log this build cannot read stops every replay: nothing was put yet in this txn.
           if (cause instanceof KernelError && cause.code === ErrorCode.EventVersionUnsupported) throw cause;
