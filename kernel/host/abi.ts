@@ -5,7 +5,7 @@
  */
 import type { CallContext } from '@extism/extism';
 import { ErrorCode, KernelError, isKernelError } from '../errors/index.ts';
-import { AirlockLimits } from './grant.ts';
+import { AirlockLimits } from './grant-checker.ts';
 
 /** A host function as Extism calls it. */
 export type HostFn = (cx: CallContext, ...args: unknown[]) => bigint;

@@ -15,7 +15,7 @@ import type { CallContext } from '@extism/extism';
 import { ErrorCode, KernelError } from '../errors/index.ts';
 import { LEVELS, abi, airlock, checked, readKey, readText, type HostFn } from './abi.ts';
 import { fsAirlocks } from './fs-airlocks.ts';
-import { AirlockLimits, type GrantChecker } from './grant.ts';
+import { AirlockLimits, type GrantChecker } from './grant-checker.ts';
 import type { BridgeRequest } from './protocol.ts';
 import type { CapsuleLogLevel, IpcBatch, IpcPublication } from './services.ts';
 

@@ -170,8 +170,19 @@ export class CapsuleInstance implements AsyncDisposable {
   }
 
   async #spawn(): Promise<Generation> {
-    const { compiled, pool } = this.#ctx;
-    const worker = await pool.take();
+    const { pool } = this.#ctx;
+    try {
+      return await this.#handshake(await pool.take());
+    } finally {
+      // Only after this start has been answered: constructing a Worker blocks this thread
+      // for about a millisecond, and its boot competes for the CPU.
+      setImmediate(() => pool.replenish());
+    }
+  }
+
+  /** Sends the module to a booted worker and waits until it is instantiated. */
+  async #handshake(worker: Worker): Promise<Generation> {
+    const { compiled } = this.#ctx;
     const channel = new MessageChannel();
     const flagBuffer = new SharedArrayBuffer(4);
     const gen: Generation = { worker, flag: new Int32Array(flagBuffer), replyPort: channel.port1, subscriptions: new Set(), files: new OpenFiles(), pending: null, dead: false };

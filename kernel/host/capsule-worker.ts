@@ -9,7 +9,7 @@ import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_
 import { createPlugin, type Plugin } from '@extism/extism';
 import { ErrorCode, KernelError, isKernelError, type WireError } from '../errors/index.ts';
 import { createHostFunctions, newCallState, type AirlockEnv, type CallState } from './airlocks.ts';
-import { GrantChecker } from './grant.ts';
+import { GrantChecker } from './grant-checker.ts';
 import { FLAG, type BridgeReply, type BridgeRequest, type CallMessage, type FromWorker, type InitMessage, type ToWorker } from './protocol.ts';
 import type { CapsuleLogLevel } from './services.ts';
 import { Wasm, type WasmInstance } from './wasm-api.ts';
@@ -45,7 +45,8 @@ function log(level: CapsuleLogLevel, message: string): void {
   post({ type: 'log', level, message });
 }
 
-async function instantiate(setup: InitMessage): Promise<Plugin> {
+/** Instantiates `setup.module` with the airlocks. */
+async function instantiate(setup: Omit<InitMessage, 'type' | 'flag' | 'replyPort'>): Promise<Plugin> {
   const env: AirlockEnv = {
     capsuleId: setup.capsuleId,
     checker: new GrantChecker(setup.capsuleId, setup.grant),
@@ -167,9 +168,16 @@ const WARMUP = Uint8Array.from([
   7, 7, 1, 3, 0x6e, 0x6f, 0x70, 0, 0, 0x0a, 6, 1, 4, 0, 0x41, 0, 0x0b,
 ]);
 
-// The first plugin in a fresh thread pays for compiling Extism's own code; pay it before
-// reporting "booted", so that a spare worker starts a capsule in about a millisecond.
-const warm = await createPlugin({ wasm: [{ data: WARMUP }] }, { useWasi: false });
+// The first plugin in a fresh thread pays for compiling Extism's code and ours (the
+// airlocks, the grant checker) to bytecode; pay it through the same path before reporting
+// "booted", so that a spare worker starts a capsule in about a millisecond.
+const warm = await instantiate({
+  capsuleId: 'warm-up',
+  module: await Wasm.compile(WARMUP),
+  grant: { ipc: { publish: [], subscribe: [] }, kv: [], env: [], fs: [] },
+  maxPages: 1,
+  memoryBytes: 65536,
+});
 await warm.call('nop', WARMUP);
 await warm.reset();
 await warm.close();

@@ -51,8 +51,11 @@ export function bootWorker(): Promise<Worker> {
 
 /**
  * Keeps `spares` booted, idle workers so that loading or recycling an instance does not pay
- * for a thread start. Idle spares do not keep the process alive (`unref`). `close()` is
- * idempotent and terminates every spare, including ones still booting.
+ * for a thread start. `take()` does not boot the replacement itself: the caller calls
+ * `replenish()` once its instance has started, so that a thread boot (hundreds of
+ * milliseconds of CPU) never competes with the start it is meant to speed up. Idle spares do
+ * not keep the process alive (`unref`). `close()` is idempotent and terminates every spare,
+ * including ones still booting.
  */
 export class WorkerPool implements AsyncDisposable {
   readonly #spares: Promise<Worker>[] = [];
@@ -64,14 +67,20 @@ export class WorkerPool implements AsyncDisposable {
     this.#refill();
   }
 
-  /** A booted worker, referenced again (it keeps the process alive until terminated). */
+  /**
+   * A booted worker, referenced again (it keeps the process alive until terminated): a spare
+   * when one is left, else a fresh boot. Call `replenish()` once it serves its instance.
+   */
   async take(): Promise<Worker> {
     if (this.#closed) throw new KernelError(ErrorCode.CapsuleClosed, 'Cannot start a capsule as the host is closed');
-    const next = this.#spares.shift() ?? bootWorker();
-    this.#refill();
-    const worker = await next;
+    const worker = await (this.#spares.shift() ?? bootWorker());
     worker.ref();
     return worker;
+  }
+
+  /** Starts booting spares until `spares` are booted or booting again. */
+  replenish(): void {
+    this.#refill();
   }
 
   /** Resolves once every spare has booted (failed boots are ignored). */
