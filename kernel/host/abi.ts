@@ -7,8 +7,8 @@ import type { CallContext } from '@extism/extism';
 import { ErrorCode, KernelError, isKernelError } from '../errors/index.ts';
 import { AirlockLimits } from './grant-checker.ts';
 
-/** A host function as Extism calls it. */
-export type HostFn = (cx: CallContext, ...args: unknown[]) => bigint;
+/** A host function as Extism calls it: an i64 result is a bigint, an i32 result a number. */
+export type HostFn = (cx: CallContext, ...args: unknown[]) => bigint | number;
 
 const LOW48 = (1n << 48n) - 1n;
 /**
@@ -82,7 +82,7 @@ export function checked(address: bigint): bigint {
 }
 
 /** Wraps an airlock body: its value becomes an ok result, an expected error an error result. */
-export function airlock(fn: string, body: (cx: CallContext, args: unknown[]) => string): HostFn {
+export function airlock(fn: string, body: (cx: CallContext, args: unknown[]) => string): (cx: CallContext, ...args: unknown[]) => bigint {
   return (cx, ...args) => {
     let value: string;
     try {

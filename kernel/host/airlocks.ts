@@ -3,8 +3,10 @@
  * the capsule's worker, synchronously. Arguments are Extism memory handles (i64) to UTF-8
  * text; every airlock returns a handle to a JSON result, `{"ok":true,"value":V}` or
  * `{"ok":false,"code":C,"message":M}` with a stable error code, so the guest SDK can surface
- * coded errors. ABI misuse (a non-handle, a dangling handle, a wrong argument type) is not
- * answered: it aborts the call with `CAPSULE_TRAPPED`.
+ * coded errors. `astrid_kv_get_into` is the in-place twin of `astrid_kv_get` (see
+ * `guest-memory.ts`): pointers into the capsule's linear memory, a compact result, no Extism
+ * block. ABI misuse (a non-handle, a dangling handle, a range outside memory, a wrong
+ * argument type) is not answered: it aborts the call with `CAPSULE_TRAPPED`.
  *
  * Effects are buffered per call: KV writes go to an overlay that later reads in the same
  * call see, publications to a queue; both are handed to the main thread only when the call
@@ -16,6 +18,7 @@ import { ErrorCode, KernelError } from '../errors/index.ts';
 import { LEVELS, abi, airlock, checked, readKey, readText, type HostFn } from './abi.ts';
 import { fsAirlocks } from './fs-airlocks.ts';
 import { AirlockLimits, type GrantChecker } from './grant-checker.ts';
+import { InPlaceStatus, guestKey, guestRange, inPlace, writeResult } from './guest-memory.ts';
 import type { BridgeRequest } from './protocol.ts';
 import type { CapsuleLogLevel, IpcBatch, IpcPublication } from './services.ts';
 
@@ -25,6 +28,8 @@ export interface CallState {
   readonly overlay: Map<string, string | null>;
   /** Values read from the kernel during this call: a call reads a stable snapshot of each key. */
   readonly cache: Map<string, string | null>;
+  /** The current value of keys read in place, UTF-8 encoded; dropped when the key is written. */
+  readonly encoded: Map<string, Uint8Array | null>;
   readonly config: Map<string, string | null>;
   readonly published: IpcPublication[];
   /** Bytes of Extism memory the guest allocated during this call. */
@@ -34,8 +39,10 @@ export interface CallState {
 
 /** A fresh, empty call state. */
 export function newCallState(): CallState {
-  return { overlay: new Map(), cache: new Map(), config: new Map(), published: [], allocated: 0, logLines: 0 };
+  return { overlay: new Map(), cache: new Map(), encoded: new Map(), config: new Map(), published: [], allocated: 0, logLines: 0 };
 }
+
+const encoder = new TextEncoder();
 
 /** What the airlocks need from the worker that hosts them. */
 export interface AirlockEnv {
@@ -44,6 +51,8 @@ export interface AirlockEnv {
   /** Budget of Extism memory per call, in bytes. */
   readonly memoryBytes: number;
   state(): CallState;
+  /** The capsule's linear memory as it is now; traps (ABI misuse) when the module exports none. */
+  memory(): Uint8Array;
   /** Asks the main thread synchronously; throws the `KernelError` it answered with. */
   request(request: BridgeRequest): unknown;
   log(level: CapsuleLogLevel, message: string): void;
@@ -73,6 +82,21 @@ export function createHostFunctions(env: AirlockEnv): Record<string, Record<stri
     const value = env.request({ op: 'kvGet', key }) as string | null;
     st.cache.set(key, value);
     return value;
+  };
+  const kvReadEncoded = (key: string): Uint8Array | null => {
+    const encoded = env.state().encoded;
+    let bytes = encoded.get(key);
+    if (bytes === undefined) {
+      const value = kvRead(key);
+      bytes = value === null ? null : encoder.encode(value);
+      encoded.set(key, bytes);
+    }
+    return bytes;
+  };
+  const kvWrite = (key: string, value: string | null): void => {
+    const st = env.state();
+    st.overlay.set(key, value);
+    st.encoded.delete(key);
   };
 
   const user: Record<string, HostFn> = {
@@ -108,18 +132,25 @@ export function createHostFunctions(env: AirlockEnv): Record<string, Record<stri
       checker.checkKv(false);
       return JSON.stringify(kvRead(key));
     }),
+    astrid_kv_get_into: inPlace('astrid_kv_get_into', 3, env.memory, (memory, [kp, kl], out, cap) => {
+      const [start, end] = guestRange(memory, 'astrid_kv_get_into', 1, kp, kl);
+      const key = guestKey(memory, 'astrid_kv_get_into', start, end);
+      checker.checkKv(false);
+      const bytes = kvReadEncoded(key);
+      return writeResult(memory, out, cap, bytes === null ? InPlaceStatus.absent : InPlaceStatus.value, bytes);
+    }),
     astrid_kv_set: airlock('astrid_kv_set', (cx, [k, val]) => {
       const key = readKey(cx, 'astrid_kv_set', k);
       const value = readText(cx, 'astrid_kv_set', 2, val, AirlockLimits.valueBytes);
       checker.checkKv(true);
-      env.state().overlay.set(key, value);
+      kvWrite(key, value);
       return 'null';
     }),
     astrid_kv_delete: airlock('astrid_kv_delete', (cx, [k]) => {
       const key = readKey(cx, 'astrid_kv_delete', k);
       checker.checkKv(true);
       const existed = kvRead(key) !== null;
-      env.state().overlay.set(key, null);
+      kvWrite(key, null);
       return existed ? 'true' : 'false';
     }),
     astrid_kv_list: airlock('astrid_kv_list', (cx, [p]) => {

@@ -79,6 +79,10 @@ describe('createCapsuleHost()', { timeout: 60_000 }, () => {
     ['abi-misuse', 'offset', ErrorCode.CapsuleTrapped],
     ['abi-misuse', 'wrong_type', ErrorCode.CapsuleTrapped],
     ['abi-misuse', 'bad_load', ErrorCode.CapsuleTrapped],
+    ['abi-misuse', 'into_outside', ErrorCode.CapsuleTrapped],
+    ['abi-misuse', 'into_output', ErrorCode.CapsuleTrapped],
+    ['abi-misuse', 'into_i64', ErrorCode.CapsuleTrapped],
+    ['unexported-memory', 'run', ErrorCode.CapsuleTrapped],
   ];
   for (const [fixture, fn, code] of hostile) {
     test(`\`call()\` fails "${fixture}.${fn}" with ${code} while a neighbour keeps answering`, async () => {
@@ -210,6 +214,27 @@ describe('airlocks through the bridge', { timeout: 60_000 }, () => {
     assert.equal(no.ok, false);
     assert.equal(no.code, ErrorCode.CapabilityDenied);
     assert.deepEqual(yes, { ok: true, value: 'zoë' });
+  });
+
+  test('`astrid_kv_get_into` writes the status byte and the value in place, or a coded error', async () => {
+    const services = createMemoryHostServices();
+    await services.kvSet('reader', 'k', 'zoë');
+    await using host = createCapsuleHost({ services, spareWorkers: 0 });
+    await using denied = await host.load({ capsuleId: 'reader', wasm: await watFixture('kv-reader') });
+    await using allowed = await host.load({ capsuleId: 'reader', wasm: await watFixture('kv-reader'), grant: { kv: ['read'] } });
+
+    const value = await allowed.call('get_into', 'k');
+    const absent = await allowed.call('get_into', 'missing');
+    const badKey = await allowed.call('get_into', 'a\0b');
+    const no = await denied.call('get_into', 'k');
+
+    assert.deepEqual([...value], [1, ...new TextEncoder().encode('zoë')]);
+    assert.deepEqual([...absent], [0]);
+    assert.equal(badKey[0], 2);
+    assert.equal((JSON.parse(text(badKey.subarray(1))) as { code: string }).code, ErrorCode.KvKeyInvalid);
+    assert.equal(no[0], 2);
+    assert.deepEqual(Object.keys(JSON.parse(text(no.subarray(1))) as object), ['ok', 'code', 'message']);
+    assert.equal((JSON.parse(text(no.subarray(1))) as { code: string }).code, ErrorCode.CapabilityDenied);
   });
 
   test('`call()` times out even while the kernel never answers a bridge request', async () => {

@@ -8,11 +8,12 @@
 import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { createPlugin, type Plugin } from '@extism/extism';
 import { ErrorCode, KernelError, isKernelError, type WireError } from '../errors/index.ts';
+import { abi } from './abi.ts';
 import { createHostFunctions, newCallState, type AirlockEnv, type CallState } from './airlocks.ts';
 import { GrantChecker } from './grant-checker.ts';
 import { FLAG, type BridgeReply, type BridgeRequest, type CallMessage, type FromWorker, type InitMessage, type ToWorker } from './protocol.ts';
 import type { CapsuleLogLevel } from './services.ts';
-import { Wasm, type WasmInstance } from './wasm-api.ts';
+import { Wasm, type WasmInstance, type WasmMemory } from './wasm-api.ts';
 
 const FATAL: ReadonlySet<string> = new Set([ErrorCode.CapsuleTrapped, ErrorCode.CapsuleMemoryExceeded]);
 const GUEST_ERROR = 'Plugin-originated error: ';
@@ -25,6 +26,16 @@ let plugin: Plugin | null = null;
 let flag = new Int32Array(new SharedArrayBuffer(4));
 let replyPort: MessagePort | null = null;
 let state: CallState = newCallState();
+/** The instance's exported linear memory (null before instantiation, or when it exports none). */
+let memory: WasmMemory | null = null;
+let memoryView = new Uint8Array(0);
+
+/** A view of the guest's memory as it is now: growing the memory replaces its buffer. */
+function guestMemory(): Uint8Array {
+  if (memory === null) throw abi('memory', 'the module exports no linear memory named "memory" (or the airlock ran during instantiation)');
+  if (memoryView.buffer !== memory.buffer) memoryView = new Uint8Array(memory.buffer);
+  return memoryView;
+}
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
@@ -45,13 +56,15 @@ function log(level: CapsuleLogLevel, message: string): void {
   post({ type: 'log', level, message });
 }
 
-/** Instantiates `setup.module` with the airlocks. */
+/** Instantiates `setup.module` with the airlocks, and finds its linear memory. */
 async function instantiate(setup: Omit<InitMessage, 'type' | 'flag' | 'replyPort'>): Promise<Plugin> {
+  memory = null;
   const env: AirlockEnv = {
     capsuleId: setup.capsuleId,
     checker: new GrantChecker(setup.capsuleId, setup.grant),
     memoryBytes: setup.memoryBytes,
     state: () => state,
+    memory: guestMemory,
     request,
     log,
   };
@@ -60,10 +73,13 @@ async function instantiate(setup: Omit<InitMessage, 'type' | 'flag' | 'replyPort
     if (state.logLines++ < 1000) log(level, String(message));
   };
   const logger = { debug: sink('debug'), info: sink('info'), warn: sink('warn'), error: sink('error'), log: sink('info') };
-  return createPlugin(
+  const created = await createPlugin(
     { wasm: [{ module: setup.module }] },
     { useWasi: false, functions: createHostFunctions(env), logger: logger as unknown as Console },
   );
+  const exported = ((await created.getInstance()) as unknown as WasmInstance).exports['memory'];
+  memory = exported instanceof Wasm.Memory ? exported : null;
+  return created;
 }
 
 function linearPages(instance: WasmInstance): number | null {
@@ -181,6 +197,7 @@ const warm = await instantiate({
 await warm.call('nop', WARMUP);
 await warm.reset();
 await warm.close();
+memory = null;
 
 let chain: Promise<void> = Promise.resolve();
 port.on('message', (msg: ToWorker) => {

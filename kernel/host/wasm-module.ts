@@ -16,7 +16,7 @@ export const EXTISM_ENV_IMPORTS: ReadonlySet<string> = new Set([
 /** The host functions a capsule may import from `extism:host/user`: the airlocks. */
 export const AIRLOCK_NAMES: ReadonlySet<string> = new Set([
   'astrid_ipc_publish', 'astrid_ipc_subscribe', 'astrid_ipc_unsubscribe', 'astrid_ipc_poll',
-  'astrid_kv_get', 'astrid_kv_set', 'astrid_kv_delete', 'astrid_kv_list',
+  'astrid_kv_get', 'astrid_kv_get_into', 'astrid_kv_set', 'astrid_kv_delete', 'astrid_kv_list',
   'astrid_log', 'astrid_config_get', 'astrid_abort',
   'astrid_fs_open', 'astrid_fs_read', 'astrid_fs_write', 'astrid_fs_close', 'astrid_fs_stat',
   'astrid_fs_readdir', 'astrid_fs_mkdir', 'astrid_fs_remove', 'astrid_fs_rename',
