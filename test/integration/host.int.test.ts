@@ -155,8 +155,46 @@ describe('echo capsule on the host', { timeout: 120_000 }, () => {
   test('a call that uses every Extism block fails with CAPSULE_MEMORY_EXCEEDED', async () => {
     await using echo = await host.load({ capsuleId: 'blocks', wasm, grant: GRANT, limits: { ...LIMITS, memoryBytes: 32 * 1024 * 1024 } });
 
-    await assert.rejects(echo.call('kv_loop', '40000'), (e) => isKernelError(e, ErrorCode.CapsuleMemoryExceeded) && e.details?.['reason'] === 'extism-blocks');
-    assert.equal(text(await echo.call('kv_loop', '1000')), '0');
+    await assert.rejects(echo.call('alloc_loop', '40000'), (e) => isKernelError(e, ErrorCode.CapsuleMemoryExceeded) && e.details?.['reason'] === 'extism-blocks');
+    assert.equal(text(await echo.call('alloc_loop', '1000')), '1000');
+  });
+
+  test('`kvGet` reads in place: no Extism block, however many reads a call makes', async () => {
+    await using echo = await host.load({ capsuleId: 'reads', wasm, grant: GRANT, limits: { ...LIMITS, memoryBytes: 32 * 1024 * 1024 } });
+    services.kvOf('reads');
+    await services.kvSet('reads', 'bench', 'v');
+
+    assert.equal(text(await echo.call('kv_loop', '40000')), '40000');
+  });
+
+  test('`kvGet` returns long and non-ASCII values whole, and the airlock\'s coded errors', async () => {
+    await using echo = await host.load({ capsuleId: 'values', wasm, grant: GRANT, limits: LIMITS });
+    await using denied = await host.load({ capsuleId: 'values', wasm, limits: LIMITS });
+    // Longer than the SDK's result buffer, then longer than what it keeps between reads.
+    const long = 'zoë ✓ 🦀 '.repeat(100);
+    const longer = 'zoë ✓ 🦀 '.repeat(10_000);
+    await services.kvSet('values', 'long', long);
+    await services.kvSet('values', 'longer', longer);
+    await services.kvSet('values', 'ünï', '');
+
+    assert.equal(text(await echo.call('get', 'long')), `+${long}`);
+    assert.equal(text(await echo.call('get', 'longer')), `+${longer}`);
+    assert.equal(text(await echo.call('get', 'ünï')), '+');
+    assert.equal(text(await echo.call('get', 'absent')), '-');
+    assert.equal(text(await echo.call('get', 'long')), `+${long}`);
+    await assert.rejects(echo.call('get', 'k'.repeat(5000)), (e) => isKernelError(e, ErrorCode.CapsuleFailed) && e.details?.['capsuleCode'] === ErrorCode.PayloadTooLarge);
+    await assert.rejects(echo.call('get', ''), (e) => isKernelError(e, ErrorCode.CapsuleFailed) && e.details?.['capsuleCode'] === ErrorCode.KvKeyInvalid);
+    await assert.rejects(denied.call('get', 'long'), (e) => isKernelError(e, ErrorCode.CapsuleFailed) && e.details?.['capsuleCode'] === ErrorCode.CapabilityDenied);
+  });
+
+  test('a read sees the kernel\'s value when the call starts and the call\'s own writes after', async () => {
+    await using echo = await host.load({ capsuleId: 'rw', wasm, grant: GRANT, limits: LIMITS });
+    await services.kvSet('rw', 'rw', 'old');
+
+    assert.deepEqual(JSON.parse(text(await echo.call('rewrite', 'new'))), ['old', 'new', null]);
+    assert.equal(services.kvOf('rw').has('rw'), false);
+    await services.kvSet('rw', 'rw', 'set between calls');
+    assert.deepEqual(JSON.parse(text(await echo.call('rewrite', 'again'))), ['set between calls', 'again', null]);
   });
 
   test('effects go through the per-airlock methods when the port has no `commit()`', async () => {

@@ -2,8 +2,8 @@
 // what each returned; `handle` is a bus handler; the rest fail on purpose.
 import { JSON } from "json-as";
 import {
-  configGet, fail, input, inputString, ipcPoll, ipcPublish, ipcSubscribe, ipcUnsubscribe,
-  kvDelete, kvGet, kvList, kvSet, lastError, log, output, outputString, readMessage,
+  allocString, configGet, fail, input, inputString, ipcPoll, ipcPublish, ipcSubscribe, ipcUnsubscribe,
+  kvDelete, kvGet, kvList, kvSet, lastError, log, output, outputString, quote, readMessage, release,
 } from "astrid-sdk";
 
 @json
@@ -111,6 +111,37 @@ export function kv_loop_distinct(): i32 {
   let hits = 0;
   for (let i = 0; i < n; i++) if (kvGet("k" + i.toString()) !== null) hits++;
   outputString(hits.toString());
+  return 0;
+}
+
+// Outputs "+" and the value of the key given as input, or "-" when it is absent; fails with
+// the airlock's code.
+export function get(): i32 {
+  const value = kvGet(inputString());
+  const e = lastError();
+  if (e !== null) return fail(e.code, e.message);
+  outputString(value !== null ? "+" + value! : "-");
+  return 0;
+}
+
+// Reads "rw", writes the input to it, reads it, deletes it and reads it again: outputs
+// the three reads as a JSON array (a read sees the call's own earlier writes).
+export function rewrite(): i32 {
+  const before = kvGet("rw");
+  kvSet("rw", inputString());
+  const written = kvGet("rw");
+  kvDelete("rw");
+  const deleted = kvGet("rw");
+  const show = (s: string | null): string => (s !== null ? quote(s!) : "null");
+  outputString("[" + show(before) + "," + show(written) + "," + show(deleted) + "]");
+  return 0;
+}
+
+// Allocates and frees `input` Extism memory blocks (1.0.3 never reuses one within a call).
+export function alloc_loop(): i32 {
+  const n = I32.parseInt(inputString());
+  for (let i = 0; i < n; i++) release(allocString("x"));
+  outputString(n.toString());
   return 0;
 }
 

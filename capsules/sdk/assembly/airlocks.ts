@@ -2,6 +2,7 @@
 // `lastError()` is null on success or an AirlockError with a stable code such as
 // CAPABILITY_DENIED, PAYLOAD_TOO_LARGE, KV_KEY_INVALID or NOT_FOUND.
 import { JSON } from "json-as";
+import { argumentLength, argumentPtr, callInto, resultLength, resultPtr, setArgument, textResult } from "./in-place";
 import { allocString, release } from "./memory";
 import { BatchResult, BoolResult, BusMessage, StringResult, StringsResult, settle, take, voidCall } from "./results";
 
@@ -13,8 +14,8 @@ declare function astrid_ipc_subscribe(pattern: u64): u64;
 declare function astrid_ipc_unsubscribe(id: u64): u64;
 @external("extism:host/user", "astrid_ipc_poll")
 declare function astrid_ipc_poll(id: u64, max: u64): u64;
-@external("extism:host/user", "astrid_kv_get")
-declare function astrid_kv_get(key: u64): u64;
+@external("extism:host/user", "astrid_kv_get_into")
+declare function astrid_kv_get_into(keyPtr: usize, keyLen: usize, outPtr: usize, outCap: usize): i32;
 @external("extism:host/user", "astrid_kv_set")
 declare function astrid_kv_set(key: u64, value: u64): u64;
 @external("extism:host/user", "astrid_kv_delete")
@@ -72,10 +73,11 @@ export function ipcPoll(id: string, max: i32 = 64): BusMessage[] {
 
 /** Reads a key of this capsule's KV namespace; null when absent (or on error). */
 export function kvGet(key: string): string | null {
-  const h = allocString(key);
-  const value = stringCall(astrid_kv_get(h));
-  release(h);
-  return value;
+  setArgument(key);
+  let n = astrid_kv_get_into(argumentPtr(), argumentLength(), resultPtr(), resultLength());
+  // Too long for the result buffer: grow it and ask again (a call reads a snapshot).
+  while (callInto(n)) n = astrid_kv_get_into(argumentPtr(), argumentLength(), resultPtr(), resultLength());
+  return textResult(n);
 }
 
 /** Writes a key; the write becomes durable only if the current call succeeds. */
