@@ -6,11 +6,11 @@
  *
  * Run: node --import tsx bench/capsule-host.bench.ts
  */
-import { createPlugin, type CallContext } from '@extism/extism';
+import { createPlugin, type CallContext, type Plugin } from '@extism/extism';
 import { buildCapsuleWasm } from '../capsules/tools/build.ts';
 import { createCapsuleHost, createMemoryHostServices } from '../kernel/host/index.ts';
 import { watFixture } from '../kernel/host/testing.ts';
-import { Wasm } from '../kernel/host/wasm-api.ts';
+import { Wasm, type WasmModule } from '../kernel/host/wasm-api.ts';
 import { median, report as print, result, type Target } from './harness.ts';
 
 /** Prints one figure through the harness, with its target and a note when the issue names one. */
@@ -28,16 +28,45 @@ async function timeEach(n: number, fn: () => Promise<unknown>): Promise<number[]
   return out;
 }
 
-/** Host functions for a raw plugin: every airlock, answering like a trivial in-memory kernel. */
-function rawFunctions(): Record<string, Record<string, (cx: CallContext, ...args: bigint[]) => bigint>> {
+type RawFn = (cx: CallContext, ...args: never[]) => bigint | number;
+
+/**
+ * Host functions for a raw plugin: every airlock, answering like a trivial in-memory kernel.
+ * The in-place `astrid_kv_get_into` reads and writes the memory that `memory()` returns (set
+ * once the plugin exists).
+ */
+function rawFunctions(memory: () => Uint8Array): Record<string, Record<string, RawFn>> {
   const ok = (cx: CallContext, value: string): bigint => cx.store(`{"ok":true,"value":${value}}`);
   const names = ['astrid_ipc_publish', 'astrid_ipc_subscribe', 'astrid_ipc_unsubscribe', 'astrid_ipc_poll', 'astrid_kv_set', 'astrid_kv_delete', 'astrid_kv_list', 'astrid_log', 'astrid_config_get', 'astrid_abort'];
-  const user: Record<string, (cx: CallContext, ...args: bigint[]) => bigint> = Object.fromEntries(names.map((n) => [n, (cx: CallContext) => ok(cx, 'null')]));
-  user['astrid_kv_get'] = (cx, key) => {
+  const user: Record<string, RawFn> = Object.fromEntries(names.map((n) => [n, (cx: CallContext) => ok(cx, 'null')]));
+  user['astrid_kv_get'] = (cx, key: bigint) => {
     cx.read(key)?.text();
     return ok(cx, '"v"');
   };
+  const decoder = new TextDecoder();
+  user['astrid_kv_get_into'] = (_cx, keyPtr: number, keyLen: number, out: number, cap: number) => {
+    const mem = memory();
+    decoder.decode(mem.subarray(keyPtr, keyPtr + keyLen));
+    if (cap >= 2) {
+      mem[out] = 1;
+      mem[out + 1] = 0x76; // "v"
+    }
+    return 2;
+  };
   return { 'extism:host/user': user };
+}
+
+/** A raw foreground plugin over `module` with {@link rawFunctions} bound to its own memory. */
+async function rawPlugin(manifest: { module: WasmModule } | { data: Uint8Array }): Promise<Plugin> {
+  let view = new Uint8Array(0);
+  let exported: { buffer: ArrayBuffer } | null = null;
+  const memory = (): Uint8Array => {
+    if (exported !== null && view.buffer !== exported.buffer) view = new Uint8Array(exported.buffer);
+    return view;
+  };
+  const plugin = await createPlugin({ wasm: [manifest] } as never, { functions: rawFunctions(memory) as never });
+  exported = (await plugin.getInstance()).exports['memory'] as unknown as { buffer: ArrayBuffer };
+  return plugin;
 }
 
 const CALLS = 3000;
@@ -46,7 +75,7 @@ const { wasm } = await buildCapsuleWasm('capsules/echo');
 const module = await Wasm.compile(wasm);
 
 // Raw Extism, foreground, same module: the baseline.
-const raw = await createPlugin({ wasm: [{ module }] } as never, { functions: rawFunctions() });
+const raw = await rawPlugin({ module });
 const rawCall = async (fn: string, arg: string): Promise<void> => {
   (await raw.call(fn, arg))?.bytes();
   await raw.reset(); // 1.0.3 never recycles blocks otherwise
@@ -75,21 +104,31 @@ const grant = { kv: ['read' as const] };
   const hostLoop = median(await timeEach(20, () => echo.call('kv_loop', String(LOOP))));
   report('capsule.kv_get.same-key', LOOP / (hostLoop / 1000), 'calls/s', LOOP / (rawLoop / 1000), {
     target: { of: 'value', op: '>=', bound: 500_000 },
-    note: 'SDK kvGet in a loop inside one call (JSON in the guest included); the raw baseline runs the same module',
+    note: 'SDK kvGet (in place, key encoding and value decoding in the guest included) in a loop inside one call; the raw baseline runs the same module',
   });
-  // The airlock alone, from a WAT loop: no SDK encoding or JSON parsing in the guest.
+  // The airlock alone, from a WAT loop: no SDK encoding or decoding in the guest. `loop_into`
+  // is the in-place airlock the SDK's kvGet uses; `loop` the Extism-handle one with a JSON
+  // result, for other languages.
   const count = new Uint8Array(8);
   new DataView(count.buffer).setBigUint64(0, BigInt(LOOP), true);
   const loopWasm = await watFixture('kv-loop');
-  const rawWat = await createPlugin({ wasm: [{ data: loopWasm }] } as never, { functions: rawFunctions() });
-  const rawAirlock = median(await timeEach(20, async () => {
-    await rawWat.call('loop', count);
+  const rawWat = await rawPlugin({ data: loopWasm });
+  const rawWatCall = async (fn: string): Promise<void> => {
+    await rawWat.call(fn, count);
     await rawWat.reset();
-  }));
+  };
+  const rawAirlock = median(await timeEach(20, () => rawWatCall('loop_into')));
+  const rawJsonAirlock = median(await timeEach(20, () => rawWatCall('loop')));
   await rawWat.close();
   await using looper = await host.load({ capsuleId: 'bench', wasm: loopWasm, grant });
-  const hostAirlock = median(await timeEach(20, () => looper.call('loop', count)));
-  report('capsule.kv_get.airlock-only', LOOP / (hostAirlock / 1000), 'calls/s', LOOP / (rawAirlock / 1000));
+  const hostAirlock = median(await timeEach(20, () => looper.call('loop_into', count)));
+  const hostJsonAirlock = median(await timeEach(20, () => looper.call('loop', count)));
+  report('capsule.kv_get.airlock-only', LOOP / (hostAirlock / 1000), 'calls/s', LOOP / (rawAirlock / 1000), {
+    note: 'astrid_kv_get_into (in place, what the SDK uses) from a WAT loop',
+  });
+  report('capsule.kv_get.json-airlock-only', LOOP / (hostJsonAirlock / 1000), 'calls/s', LOOP / (rawJsonAirlock / 1000), {
+    note: 'astrid_kv_get (Extism handles, JSON result) from a WAT loop',
+  });
   const DISTINCT = 2_000;
   const rawDistinct = median(await timeEach(10, () => rawCall('kv_loop_distinct', String(DISTINCT))));
   const hostDistinct = median(await timeEach(10, () => echo.call('kv_loop_distinct', String(DISTINCT))));
@@ -97,7 +136,7 @@ const grant = { kv: ['read' as const] };
 
   // Start of an instance whose module is cached, with a spare worker ready (the pool
   // refills between loads) and without one (a thread start each time).
-  const rawStart = median(await timeEach(50, async () => (await createPlugin({ wasm: [{ module }] } as never, { functions: rawFunctions() })).close()));
+  const rawStart = median(await timeEach(50, async () => (await createPlugin({ wasm: [{ module }] } as never, { functions: rawFunctions(() => new Uint8Array(0)) as never })).close()));
   const warm: number[] = [];
   for (let i = 0; i < 20; i++) {
     await host.ready(); // let the pool refill its spare
@@ -111,7 +150,7 @@ const grant = { kv: ['read' as const] };
 {
   await using cold = createCapsuleHost({ services, spareWorkers: 0 });
   const samples = await timeEach(10, async () => (await cold.load({ capsuleId: 'cold', wasm, grant })).close());
-  const rawStart = median(await timeEach(50, async () => (await createPlugin({ wasm: [{ module }] } as never, { functions: rawFunctions() })).close()));
+  const rawStart = median(await timeEach(50, async () => (await createPlugin({ wasm: [{ module }] } as never, { functions: rawFunctions(() => new Uint8Array(0)) as never })).close()));
   report('capsule.start.cached-module.new-worker', median(samples), 'ms', rawStart);
 }
 await raw.close();
