@@ -2,7 +2,7 @@ import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threa
 import { ErrorCode, KernelError } from '../errors/index.ts';
 import type { Logger } from '../logger/index.ts';
 import { AirlockLimits, type CapsuleGrant, GrantChecker } from './grant.ts';
-import { FLAG, type BridgeReply, type BridgeRequest, type FromWorker, type InitMessage } from './protocol.ts';
+import { FLAG, transferList, type BridgeReply, type BridgeRequest, type FromWorker, type InitMessage } from './protocol.ts';
 import { KernelPort, toWire } from './kernel-port.ts';
 import { OpenFiles } from './open-files.ts';
 import type { CallEffects, HostServices } from './services.ts';
@@ -154,7 +154,7 @@ export class CapsuleInstance implements AsyncDisposable {
           else resolve(output);
         },
       };
-      gen.worker.postMessage({ type: 'call', id, fn, input: bytes }, [bytes.buffer as ArrayBuffer]);
+      gen.worker.postMessage({ type: 'call', id, fn, input: bytes }, transferList(bytes));
     });
   }
 

@@ -11,7 +11,7 @@ import { ErrorCode, KernelError, isKernelError, type WireError } from '../errors
 import { abi } from './abi.ts';
 import { createHostFunctions, newCallState, type AirlockEnv, type CallState } from './airlocks.ts';
 import { GrantChecker } from './grant-checker.ts';
-import { FLAG, type BridgeReply, type BridgeRequest, type CallMessage, type FromWorker, type InitMessage, type ToWorker } from './protocol.ts';
+import { FLAG, transferList, type BridgeReply, type BridgeRequest, type CallMessage, type FromWorker, type InitMessage, type ToWorker } from './protocol.ts';
 import type { CapsuleLogLevel } from './services.ts';
 import { Wasm, type WasmInstance, type WasmMemory } from './wasm-api.ts';
 
@@ -145,10 +145,11 @@ async function onCall(msg: CallMessage): Promise<void> {
   const input = msg.input.byteOffset === 0 && msg.input.byteLength === msg.input.buffer.byteLength ? msg.input : msg.input.slice();
   try {
     const out = await plugin.call(msg.fn, input);
-    const output = out === null ? new Uint8Array(0) : out.bytes().slice();
+    // The output is a whole Extism block, so its buffer holds nothing else.
+    const output = out === null ? new Uint8Array(0) : out.bytes();
     const effects = { kv: [...state.overlay].map(([key, value]) => ({ key, value })), published: state.published };
     await plugin.reset();
-    post({ type: 'done', id: msg.id, output, effects }, [output.buffer as ArrayBuffer]);
+    post({ type: 'done', id: msg.id, output, effects }, transferList(output));
   } catch (error) {
     const failure = await classify(error, setup, msg.fn);
     await plugin.reset();

@@ -11,6 +11,17 @@ import type { CallEffects, CapsuleLogLevel } from './services.ts';
 /** Index of the reply flag in the bridge's Int32Array. */
 export const FLAG = 0;
 
+/**
+ * Call inputs and outputs of at least this many bytes cross by transfer; smaller ones are
+ * copied by `postMessage`, which costs less than detaching and adopting a small buffer.
+ */
+export const TRANSFER_MIN_BYTES = 4096;
+
+/** The transfer list for `bytes` (an exact, unshared buffer) under {@link TRANSFER_MIN_BYTES}. */
+export function transferList(bytes: Uint8Array): ArrayBuffer[] {
+  return bytes.byteLength >= TRANSFER_MIN_BYTES ? [bytes.buffer as ArrayBuffer] : [];
+}
+
 /** Sent once to a booted worker: which capsule it runs. The reply port goes in the transfer list. */
 export interface InitMessage {
   readonly type: 'init';
