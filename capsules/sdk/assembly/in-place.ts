@@ -8,12 +8,13 @@ import { VoidResult, settle } from "./results";
 
 const ABSENT: u8 = 0;
 const VALUE: u8 = 1;
-/** A result buffer grown past this is given back after its result is read. */
+/** A buffer grown past this is given back once the airlock's result is read. */
 const KEEP: i32 = 65536;
+const ARGUMENT_START: i32 = 64;
 const RESULT_START: i32 = 256;
 
 // Globals, so that the collector never frees a buffer the host is about to fill.
-let argument = new ArrayBuffer(64);
+let argument = new ArrayBuffer(ARGUMENT_START);
 let argumentBytes: i32 = 0;
 let result = new ArrayBuffer(RESULT_START);
 
@@ -71,5 +72,6 @@ export function textResult(n: i32): string | null {
     settle(false, "INTERNAL", "the airlock answered with an empty result");
   }
   if (result.byteLength > KEEP) result = new ArrayBuffer(RESULT_START);
+  if (argument.byteLength > KEEP) argument = new ArrayBuffer(ARGUMENT_START);
   return value;
 }
