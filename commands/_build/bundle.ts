@@ -5,13 +5,13 @@
  * `dist/commands/_chunks/`, which oclif ignores. A command thus loads a handful of files
  * instead of the ~130 modules of a per-file compile, and nothing it would not load anyway.
  */
-import { readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rm } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { ErrorCode, KernelError } from '../../kernel/errors/index.ts';
 import { commonJsBuilds, externalPackages } from './bundle-plugins.ts';
-import { WORKER_ENTRY, WORKER_FILE, assertSelfLocatedReviewed, sourceInputs, workerOutputDirs } from './self-located.ts';
+import { WORKER_ENTRY, WORKER_FILE, WORKER_POOL, assertSelfLocatedReviewed, sourceInputs, workerOutputDirs } from './self-located.ts';
 
 /** Where the bundled commands go, relative to the repository root (package.json `oclif.commands.target`). */
 export const COMMANDS_OUT = join('dist', 'commands');
@@ -79,15 +79,19 @@ async function run(options: BuildOptions): Promise<Metafile> {
 }
 
 /**
- * Bundles every command of the checkout at `root` into `outDir` (which it empties first), with
- * the capsule worker entry beside the chunk that starts workers.
- * @throws KernelError BUILD_FAILED when esbuild fails, or a bundled module locates files
- * relative to itself without review (see self-located.ts).
+ * Bundles every command of the checkout at `checkout` into `out` (which it empties first),
+ * with the capsule worker entry beside the chunk that starts workers.
+ * @throws KernelError BUILD_FAILED when esbuild fails, no output holds the worker pool, or a
+ * bundled module locates files relative to itself without review (see self-located.ts).
  */
-export async function bundleCommands(root: string, outDir: string): Promise<BundleResult> {
+export async function bundleCommands(checkout: string, out: string): Promise<BundleResult> {
+  // esbuild names inputs and outputs by their real paths, relative to the root.
+  const root = await realpath(checkout);
   const sources = await commandSources(root);
   if (sources.length === 0) throw new KernelError(ErrorCode.BuildFailed, `Cannot bundle the CLI as "${join(root, 'commands')}" holds no command`);
-  await rm(outDir, { recursive: true, force: true });
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  const outDir = await realpath(out);
   const metafile = await run({
     ...commonOptions(root),
     entryPoints: sources.map((source) => ({ in: source, out: source.slice('commands/'.length, -'.ts'.length) })),
@@ -97,6 +101,9 @@ export async function bundleCommands(root: string, outDir: string): Promise<Bund
   });
   const inputs = sourceInputs(metafile.inputs);
   const workerDirs = workerOutputDirs(metafile, root, outDir);
+  if (workerDirs.length === 0) {
+    throw new KernelError(ErrorCode.BuildFailed, `Cannot bundle the CLI as no output holds ${WORKER_POOL}: the capsule worker entry would be missing`);
+  }
   const workerMetas = await Promise.all(
     workerDirs.map((dir) => run({ ...commonOptions(root), entryPoints: [WORKER_ENTRY], outfile: join(outDir, dir, WORKER_FILE) })),
   );
