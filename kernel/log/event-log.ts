@@ -108,10 +108,13 @@ export class EventLog implements AsyncDisposable {
         );
       }
       const log = new EventLog(root, format.origin, options.projections ?? [], logger);
-      await root.transaction(() => {
-        const reset = log.#projector.resetOutdated();
-        for (const name of reset) logger.info('projection version changed: rebuilding', { projection: name });
-      });
+      // A write transaction (and its fsync) only when some projection needs resetting.
+      if (log.#projector.anyOutdated()) {
+        await root.transaction(() => {
+          const reset = log.#projector.resetOutdated();
+          for (const name of reset) logger.info('projection version changed: rebuilding', { projection: name });
+        });
+      }
       await log.catchUp();
       log.#durable = log.head().seq;
       return log;
@@ -263,7 +266,7 @@ export class EventLog implements AsyncDisposable {
   /** Brings every lagging, unpinned projection up to the head, in batches. */
   catchUp(options: { until?: number; onProgress?: Progress; signal?: AbortSignal } = {}): Promise<void> {
     const run = async (): Promise<void> => {
-      let behind = true;
+      let behind = this.#projector.anyBehind(this.head().seq, options.until);
       while (behind && !this.#closed) {
         options.signal?.throwIfAborted();
         await this.#root.transaction(() => {

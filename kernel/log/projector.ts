@@ -86,6 +86,12 @@ export class Projector {
     return slot;
   }
 
+  /** Whether some projection's stored version differs from its definition (read-only). */
+  anyOutdated(): boolean {
+    for (const { def } of this.#slots.values()) if (this.#checkpoint(def.name)?.version !== def.version) return true;
+    return false;
+  }
+
   /** In a write txn: resets every projection whose stored version differs from its definition. */
   resetOutdated(): string[] {
     const reset: string[] = [];
@@ -163,9 +169,9 @@ export class Projector {
   catchUpStep(head: number, max: number, until = head): boolean {
     const groups = new Map<number, Lagging[]>();
     for (const slot of this.#slots.values()) {
-      const st = this.status(slot.def.name);
-      const target = Math.min(head, st.pinnedAt ?? until);
-      if (st.checkpoint >= target || this.#failed.has(slot.def.name)) continue;
+      const lag = this.#lag(slot, head, until);
+      if (lag === null) continue;
+      const { st, target } = lag;
       const overlay: Overlay = new Map();
       const bound = this.bind([slot], overlay, overlay);
       const member: Lagging = { slot, from: st.checkpoint, end: Math.min(target, st.checkpoint + max), target, overlay, bound, ok: true };
@@ -183,6 +189,19 @@ export class Projector {
       }
     }
     return behind;
+  }
+
+  /** Whether a catch-up step would move some projection (read-only, so no write txn is needed when none would). */
+  anyBehind(head: number, until = head): boolean {
+    for (const slot of this.#slots.values()) if (this.#lag(slot, head, until) !== null) return true;
+    return false;
+  }
+
+  /** Where a projection stands and where catching up takes it, or null when it stays. */
+  #lag(slot: Slot, head: number, until: number): { st: ProjectionStatus; target: number } | null {
+    const st = this.status(slot.def.name);
+    const target = Math.min(head, st.pinnedAt ?? until);
+    return st.checkpoint >= target || this.#failed.has(slot.def.name) ? null : { st, target };
   }
 
   /** Applies events `from + 1` up to each member's `end` into its overlay; a failing member is set aside. */

@@ -31,12 +31,12 @@ export interface CliOptions {
 }
 
 /**
- * Throws unless the CLI is compiled (`npx tsc -p .` writes `dist/commands`), so a missing
+ * Throws unless the CLI is compiled (`npm run build` writes `dist/commands`), so a missing
  * build reads as one clear failure rather than a confusing oclif error.
  */
 export function assertBuilt(): void {
   if (!existsSync(fileURLToPath(new URL('../../dist/commands/init.js', import.meta.url)))) {
-    throw new Error('The CLI is not built: run `npx tsc -p .` before the e2e tests');
+    throw new Error('The CLI is not built: run `npm run build` before the e2e tests');
   }
 }
 

@@ -25,12 +25,12 @@ export interface CliOptions {
 }
 
 /**
- * Throws unless the CLI has been compiled (`npx tsc -p .` writes `dist/commands`), so a
+ * Throws unless the CLI has been compiled (`npm run build` writes `dist/commands`), so a
  * missing build reads as one clear failure instead of a confusing oclif error.
  */
 export function assertCliBuilt(): void {
   if (!existsSync(join(repoRoot, 'dist', 'commands', 'init.js'))) {
-    throw new Error('The CLI is not built: run `npx tsc -p .` before the integration tests');
+    throw new Error('The CLI is not built: run `npm run build` before the integration tests');
   }
 }
 
