@@ -28,6 +28,15 @@ async function runLog(dir: string, events: readonly NewEvent[], window: number):
   return (events.length / (nowMs() - t0)) * 1000;
 }
 
+/** Appends the events as units of `unit` events each (one append call per unit), one unit at a time. */
+async function runLogUnits(dir: string, events: readonly NewEvent[], unit: number): Promise<number> {
+  await using log = await openEventLog({ path: join(dir, 'log.mdb'), create: { origin: BENCH_ORIGIN }, projections: allProjections });
+  await log.append([events[0] ?? busEvent(0)]); // warm the environment: not timed
+  const t0 = nowMs();
+  for (let i = 0; i < events.length; i += unit) await log.append(events.slice(i, i + unit));
+  return (events.length / (nowMs() - t0)) * 1000;
+}
+
 /** Raw lmdb-js: the same environment options and DB encoding, `window` puts then `await flushed`. */
 async function runRaw(dir: string, records: readonly string[], window: number): Promise<number> {
   const root = open({ path: join(dir, 'raw.mdb'), maxDbs: 64, compression: false });
@@ -97,6 +106,17 @@ report(
   result('append.durable.batched', batched.a, 'events/s', batched.b, {
     target: { of: 'ratio', op: '>=', bound: 0.7 },
     note: `EventLog.append, ${WINDOW} single-event appends in flight, vs raw lmdb-js puts of the same records + flushed`,
+  }),
+);
+
+const units = await alternate(
+  PAIRS,
+  () => fresh((d) => runLogUnits(d, events, WINDOW)),
+  () => fresh((d) => runRaw(d, records, WINDOW)),
+);
+report(
+  result('append.durable.units', units.a, 'events/s', units.b, {
+    note: `EventLog.append of ${WINDOW} events as one unit, awaited before the next, vs the same raw puts + flushed`,
   }),
 );
 
