@@ -343,3 +343,20 @@ test('`astrid` commands started at once on a home without a daemon all succeed w
 
   for (const run of runs) assert.deepEqual(okJson<KvEntry>(run), { namespace: 'notes', key: 'greeting', value: 'hello', seq: 2 });
 });
+
+test('`astrid bus publish --stdin` beyond the rate quota is slowed to it, not refused, and loses nothing', async () => {
+  await using dir = await tempDir('astrid-e2e-');
+  const home = join(dir.path, 'home');
+  okJson<InitResult>(await astrid(['init'], { home }));
+  // The default quota lets 20,000 messages through at once, then 20,000 a second.
+  const lines = 32_000;
+  const input = Array.from({ length: lines }, (_, i) => JSON.stringify({ n: i + 1 })).join('\n') + '\n';
+  const result = okJson<PublishResult>(await astrid(['bus', 'publish', 'paced.test', '--stdin'], { home, stdin: input }));
+
+  assert.equal(result.published, lines);
+  assert.equal(result.first?.seq, 2);
+  assert.equal(result.last?.seq, lines + 1);
+  const seen = okNdjson<BusMessage>(await astrid(['bus', 'subscribe', 'paced.test', '--from', '0', '--count', String(lines)], { home }));
+  assert.deepEqual(seen.map((m) => (m.payload as { n: number }).n), Array.from({ length: lines }, (_, i) => i + 1));
+  assert.deepEqual(seen.map((m) => m.seq), Array.from({ length: lines }, (_, i) => i + 2));
+});
