@@ -4,7 +4,7 @@ import { dataJsonOf, GENESIS_HASH, validateNewEvent, type HashedEvent, type NewE
 import { silentLogger, type Logger } from '../logger/index.ts';
 import type { ProjectionDefinition, ProjectionStatus, StateReader } from '../projection/index.ts';
 import { Projector, type Overlay } from './projector.ts';
-import { decodeRecord, encodeBody, RecordWriter, sha256Hex } from './record.ts';
+import { decodeRecord, RecordWriter, sha256Hex } from './record.ts';
 import { verifyRecords, type VerifyReport } from './verify.ts';
 
 /** The on-disk format this build writes; a log with a higher one is refused. */
@@ -391,7 +391,7 @@ export class EventLog implements AsyncDisposable {
         for (const { event, dataJson } of pending.items) {
           s++;
           const id = `${this.origin}:${s}`;
-          const record = writer.write(encodeBody({ seq: s, id, origin: this.origin, ts, type: event.type, v: event.v, source: event.source, subject: event.subject, dataJson, prev: p }));
+          const record = writer.write({ seq: s, origin: this.origin, ts, type: event.type, v: event.v, source: event.source, subject: event.subject, dataJson, prev: p });
           const hash = writer.hash;
           // Two literals rather than a spread: this runs once per event.
           const stored1: HashedEvent =

@@ -1,34 +1,64 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeRecord, encodeBody, encodeRecord, RecordWriter, sha256Hex } from './record.ts';
+import fc from 'fast-check';
+import { decodeRecord, encodeBody, encodeRecord, RecordWriter, sha256Hex, type RecordFields } from './record.ts';
 
-const body = (seq: number, text: string): string =>
-  encodeBody({ seq, id: `h:${seq}`, origin: 'h', ts: 1, type: 't', v: 1, source: 's', subject: undefined, dataJson: JSON.stringify({ text }), prev: 'f'.repeat(64) });
+const fields = (seq: number, text: string, over: Partial<RecordFields> = {}): RecordFields => ({
+  seq, origin: 'host1', ts: 1_733_400_000_000, type: 'kv.value.set', v: 1, source: 'user:cli', subject: undefined,
+  dataJson: JSON.stringify({ text }), prev: 'f'.repeat(64), ...over,
+});
+/** The canonical string record of the same fields. */
+const expected = (f: RecordFields): { body: string; record: Buffer } => {
+  const body = encodeBody({ ...f, id: `${f.origin}:${f.seq}` });
+  return { body, record: Buffer.from(encodeRecord(sha256Hex(body), body)) };
+};
 
-test('RecordWriter writes hash ‖ body as UTF-8, the same bytes as the string record', () => {
+test('RecordWriter writes exactly hash ‖ encodeBody(fields) as UTF-8, for any envelope', () => {
   const writer = new RecordWriter();
-  const texts = ['plain', 'zoë ✓ 日本', '\u{1F600} astral', ''];
-  const written = texts.map((t, i) => {
-    const b = body(i + 1, t);
-    const bytes = writer.write(b);
-    assert.equal(writer.hash, sha256Hex(b));
-    return { b, bytes, hash: writer.hash };
+  const arbitraryFields = fc.record({
+    seq: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+    origin: fc.oneof(fc.stringMatching(/^[a-z0-9]{4,32}$/), fc.string({ unit: 'grapheme' })),
+    ts: fc.oneof(fc.integer({ min: 0, max: 2 ** 42 }), fc.constant(0)),
+    type: fc.oneof(fc.constantFrom('kv.value.set', 'bus.message.published'), fc.string()),
+    v: fc.integer({ min: 1, max: 1000 }),
+    source: fc.oneof(fc.constantFrom('user:cli', 'kernel', 'capsule:fs'), fc.string({ unit: 'binary' })),
+    subject: fc.option(fc.string({ unit: 'binary' }), { nil: undefined }),
+    dataJson: fc.jsonValue().map((j) => JSON.stringify(j)),
+    prev: fc.stringMatching(/^[0-9a-f]{64}$/),
   });
-  // Earlier records stay intact while later ones are written into the same buffer.
-  for (const { b, bytes, hash } of written) {
-    assert.deepEqual(bytes, Buffer.from(encodeRecord(hash, b)));
-    assert.equal(decodeRecord(bytes.toString('utf8')).hash, hash);
+  fc.assert(
+    fc.property(fc.array(arbitraryFields, { minLength: 1, maxLength: 8 }), (batch) => {
+      writer.reset();
+      // Earlier records of a batch stay intact while later ones are written after them.
+      const written = batch.map((f) => ({ f, bytes: writer.write(f), hash: writer.hash }));
+      for (const { f, bytes, hash } of written) {
+        const { body, record } = expected(f);
+        assert.deepEqual(bytes, record);
+        assert.equal(hash, sha256Hex(body));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('RecordWriter round-trips through decodeRecord, non-ASCII and astral text included', () => {
+  const writer = new RecordWriter();
+  for (const [i, text] of ['plain', 'zoë ✓ 日本', '\u{1F600} astral', ''].entries()) {
+    const bytes = writer.write(fields(i + 1, text, { subject: `agent.${i}.ü` }));
+    const event = decodeRecord(bytes.toString('utf8'));
+    assert.equal(event.hash, writer.hash);
+    assert.equal(event.id, `host1:${i + 1}`);
+    assert.deepEqual(event.data, { text });
   }
 });
 
 test('RecordWriter moves to a new buffer when a batch outgrows one, keeping earlier records valid', () => {
   const writer = new RecordWriter();
   const big = 'x'.repeat(700_000); // two of these overflow the first 1 MiB buffer
-  const first = writer.write(body(1, big));
-  const firstHash = writer.hash;
-  const second = writer.write(body(2, big + '✓'));
-  assert.deepEqual(first, Buffer.from(encodeRecord(firstHash, body(1, big))));
-  assert.deepEqual(second, Buffer.from(encodeRecord(writer.hash, body(2, big + '✓'))));
+  const first = writer.write(fields(1, big));
+  const second = writer.write(fields(2, `${big}✓`));
+  assert.deepEqual(first, expected(fields(1, big)).record);
+  assert.deepEqual(second, expected(fields(2, `${big}✓`)).record);
   writer.reset();
-  assert.deepEqual(writer.write(body(3, 'after reset')), Buffer.from(encodeRecord(writer.hash, body(3, 'after reset'))));
+  assert.deepEqual(writer.write(fields(3, 'after reset')), expected(fields(3, 'after reset')).record);
 });
