@@ -16,7 +16,7 @@ export default class VfsCat extends AstridCommand {
   static override description =
     'Writes the file\'s bytes to stdout unchanged (no added newline), as the session sees it: its own version if it wrote ' +
     'one, else the lower directory\'s. Hidden paths are refused with PATH_IGNORED. --json prints {"session", "path", ' +
-    '"size", "base64"}.';
+    '"size", "base64"} (the whole file in memory, so use it for small files).';
   static override examples = ['<%= config.bin %> vfs cat S1 /src/new.ts', '<%= config.bin %> vfs cat S1 /logo.png > logo.png'];
   static override args = {
     session: sessionArg,
@@ -26,10 +26,15 @@ export default class VfsCat extends AstridCommand {
   async run(): Promise<VfsCatResult> {
     const { args, flags } = await this.parse(VfsCat);
     await using kernel = await this.openKernel(flags);
-    const bytes = Buffer.from(await kernel.vfsRead(args.session, args.path));
-    if (!this.jsonEnabled()) {
-      await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (error) => (error ? reject(error) : resolve())));
+    // Streamed in chunks from one open of the file: any size, bounded memory, with or without a daemon.
+    const json = this.jsonEnabled();
+    const kept: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of kernel.vfsReadChunks(args.session, args.path)) {
+      size += chunk.byteLength;
+      if (json) kept.push(chunk);
+      else await new Promise<void>((resolve, reject) => process.stdout.write(chunk, (error) => (error ? reject(error) : resolve())));
     }
-    return { session: args.session, path: args.path, size: bytes.byteLength, base64: bytes.toString('base64') };
+    return { session: args.session, path: args.path, size, base64: Buffer.concat(kept).toString('base64') };
   }
 }

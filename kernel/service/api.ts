@@ -93,6 +93,9 @@ export interface CapabilityRequest {
   readonly session?: string;
 }
 
+/** The largest chunk {@link KernelApi.vfsReadChunks} yields. */
+export const VFS_CHUNK_BYTES = 1024 * 1024;
+
 /** Options of a streaming call. */
 export interface StreamOptions {
   readonly signal?: AbortSignal;
@@ -153,6 +156,12 @@ export interface KernelApi extends AsyncDisposable {
   vfsList(session: string, path: string): Promise<OverlayEntry[]>;
   /** A file's bytes through the overlay. @throws KernelError SESSION_NOT_FOUND, PATH_* */
   vfsRead(session: string, path: string): Promise<Uint8Array>;
+  /**
+   * A file's bytes through the overlay in chunks of at most {@link VFS_CHUNK_BYTES}, read from
+   * one open of the file, so a file of any size streams with bounded memory (and through a
+   * daemon, whose frames are limited). @throws KernelError SESSION_NOT_FOUND, PATH_*
+   */
+  vfsReadChunks(session: string, path: string, options?: StreamOptions): AsyncIterable<Uint8Array>;
   /** A path's kind and size, or null. @throws KernelError SESSION_NOT_FOUND, PATH_IGNORED */
   vfsStat(session: string, path: string): Promise<VfsStat | null>;
   /** What committing the session would change. @throws KernelError SESSION_NOT_FOUND */

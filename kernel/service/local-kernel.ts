@@ -19,6 +19,7 @@ import type { EventLog, VerifyReport } from '../log/index.ts';
 import { foldInMemory, type JsonValue, type ProjectionDefinition } from '../projection/index.ts';
 import {
   MAX_READ,
+  VFS_CHUNK_BYTES,
   type BusMessage,
   type CapabilityRequest,
   type CapsuleInstallReceipt,
@@ -232,6 +233,16 @@ export class LocalKernel implements KernelApi {
 
   vfsRead(session: string, path: string): Promise<Uint8Array> {
     return this.#vfs.read(session, path);
+  }
+
+  async *vfsReadChunks(session: string, path: string, options: StreamOptions = {}): AsyncGenerator<Uint8Array> {
+    await using file = await this.#vfs.openFile(session, path);
+    for (let position = 0; options.signal?.aborted !== true; ) {
+      const chunk = await file.read(position, VFS_CHUNK_BYTES);
+      if (chunk.byteLength === 0) return;
+      position += chunk.byteLength;
+      yield chunk;
+    }
   }
 
   vfsStat(session: string, path: string): Promise<VfsStat | null> {

@@ -87,6 +87,7 @@ export const streamArgs = {
   subscribe: v.object({ pattern: v.string(), from: v.optional(Seq), source: v.optional(UserSource) }),
   follow: v.object({ from: v.optional(Seq) }),
   replay: v.object({ until: v.optional(Seq), names: v.optional(v.array(Name)) }),
+  vfsReadChunks: v.object({ session: VfsSession, path: VfsPath }),
 } as const;
 
 /** A request/response operation name. */
@@ -225,9 +226,16 @@ export function kernelHandler(api: KernelApi): {
           return api.follow({ ...stripUndefined(parseArgs(op, streamArgs.follow, args)), signal: ctx.signal });
         case 'replay':
           return replayStream(api, stripUndefined(parseArgs(op, streamArgs.replay, args)));
+        case 'vfsReadChunks':
+          return base64Chunks(api, parseArgs(op, streamArgs.vfsReadChunks, args), ctx.signal);
       }
     },
   };
+}
+
+/** A file's chunks as `{ bytes: base64 }` items. */
+async function* base64Chunks(api: KernelApi, a: { session: string; path: string }, signal: AbortSignal): AsyncGenerator<{ bytes: string }> {
+  for await (const chunk of api.vfsReadChunks(a.session, a.path, { signal })) yield { bytes: Buffer.from(chunk).toString('base64') };
 }
 
 /** Replay as a stream: progress items, then one final `{ done: result }` item. */

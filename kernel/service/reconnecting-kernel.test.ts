@@ -77,3 +77,33 @@ test('reconnectingKernel() passes streams through to the current kernel', async 
   for await (const item of kernel.subscribe('a.>', {})) items.push(item);
   assert.deepEqual(items, [{ seq: 1, from: 's' }]);
 });
+
+test('reconnectingKernel() starts a file stream again after a loss before its first chunk, never after', async () => {
+  const closed: string[] = [];
+  /** A kernel whose file stream yields `chunks`, then fails with `failAfter` if given. */
+  const streaming = (name: string, chunks: string[], failAfter?: KernelError): KernelApi =>
+    ({
+      vfsReadChunks: async function* () {
+        for (const c of chunks) yield Buffer.from(c);
+        if (failAfter !== undefined) throw failAfter;
+      },
+      close: async () => void closed.push(name),
+    }) as unknown as KernelApi;
+  const read = async (kernel: KernelApi): Promise<string> => {
+    let text = '';
+    for await (const chunk of kernel.vfsReadChunks('s', '/f')) text += Buffer.from(chunk).toString();
+    return text;
+  };
+
+  const early = reconnectingKernel(streaming('a', [], dropped()), async () => streaming('b', ['one', 'two']));
+  assert.equal(await read(early), 'onetwo', 'nothing had been read: the stream starts again on the new owner');
+  assert.deepEqual(closed, ['a']);
+
+  let reconnects = 0;
+  const late = reconnectingKernel(streaming('c', ['one'], dropped()), async () => {
+    reconnects++;
+    return streaming('d', ['one', 'two']);
+  });
+  await assert.rejects(read(late), (e: unknown) => isKernelError(e, ErrorCode.ConnectionLost));
+  assert.equal(reconnects, 0, 'part of the file was used: the loss is thrown, not papered over');
+});

@@ -13,6 +13,12 @@ const IDEMPOTENT: ReadonlySet<PropertyKey> = new Set<PropertyKey>([
   'vfsList', 'vfsRead', 'vfsStat', 'vfsDiff', 'capVerify',
 ]);
 
+/**
+ * Streams that only read: started again after a lost connection, as long as they had yielded
+ * nothing (a stream that fails part-way throws, since its consumer has already used part).
+ */
+const RESTARTABLE_STREAMS: ReadonlySet<PropertyKey> = new Set<PropertyKey>(['vfsReadChunks']);
+
 /** Operations passed straight through: streams (callers resume them by seq) and closing. */
 const PASS_THROUGH: ReadonlySet<PropertyKey> = new Set<PropertyKey>(['subscribe', 'follow', 'close', Symbol.asyncDispose]);
 
@@ -50,11 +56,30 @@ export function reconnectingKernel(first: KernelApi, reconnect: () => Promise<Ke
         }
       }
     };
+  const restarting = (name: PropertyKey) =>
+    async function* (...args: unknown[]): AsyncGenerator<unknown> {
+      for (let attempt = 1; ; attempt++) {
+        const method = Reflect.get(current, name, current) as AnyMethod;
+        let yielded = false;
+        try {
+          for await (const item of Reflect.apply(method, current, args) as AsyncIterable<unknown>) {
+            yielded = true;
+            yield item;
+          }
+          return;
+        } catch (error) {
+          if (yielded || !isKernelError(error, ErrorCode.ConnectionLost) || attempt >= MAX_RECONNECTS) throw error;
+          await current.close().catch(() => undefined);
+          current = await reconnect();
+        }
+      }
+    };
   return new Proxy(first, {
     get(_target, name) {
       const value: unknown = Reflect.get(current, name, current);
       if (typeof value !== 'function') return value;
       if (PASS_THROUGH.has(name)) return (...args: unknown[]) => Reflect.apply(value as AnyMethod, current, args);
+      if (RESTARTABLE_STREAMS.has(name)) return restarting(name);
       return retrying(name);
     },
   });

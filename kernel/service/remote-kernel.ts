@@ -27,6 +27,8 @@ export interface RpcChannel {
 }
 
 const opt = (signal: AbortSignal | undefined) => (signal === undefined ? {} : { signal });
+/** File chunks a client queues before it stops reading: a few MiB, however slow its consumer. */
+const CHUNKS_IN_FLIGHT = 4;
 
 /**
  * The kernel as seen from a process that does not own the home: each call crosses the
@@ -46,9 +48,10 @@ export class RemoteKernel implements KernelApi {
   }
 
   /** A stream that, like the local kernel's, ends quietly when `signal` aborts. */
-  async *#stream<T>(op: StreamOp, args: object, signal: AbortSignal | undefined): AsyncGenerator<T> {
+  async *#stream<T>(op: StreamOp, args: object, signal: AbortSignal | undefined, highWaterMark?: number): AsyncGenerator<T> {
     try {
-      for await (const item of this.#rpc.stream(op, args, opt(signal))) yield item as T;
+      const options = highWaterMark === undefined ? opt(signal) : { ...opt(signal), highWaterMark };
+      for await (const item of this.#rpc.stream(op, args, options)) yield item as T;
     } catch (error) {
       if (signal?.aborted === true) return;
       throw error;
@@ -142,6 +145,12 @@ export class RemoteKernel implements KernelApi {
 
   vfsList(session: string, path: string): Promise<OverlayEntry[]> {
     return this.#call('vfsList', { session, path });
+  }
+
+  async *vfsReadChunks(session: string, path: string, options: StreamOptions = {}): AsyncGenerator<Uint8Array> {
+    for await (const { bytes } of this.#stream<{ bytes: string }>('vfsReadChunks', { session, path }, options.signal, CHUNKS_IN_FLIGHT)) {
+      yield Buffer.from(bytes, 'base64');
+    }
   }
 
   async vfsRead(session: string, path: string): Promise<Uint8Array> {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -67,6 +68,33 @@ function collect(child: ChildProcess, args: readonly string[], timeoutMs: number
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ args, code, signal, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Runs `astrid <args> --home H` (no --json) and returns the SHA-256 of its raw stdout, its
+ * byte count and its exit, without holding the output: for commands that print large binary data.
+ */
+export function astridDigest(args: readonly string[], options: CliOptions = {}): Promise<{ code: number | null; stderr: string; sha256: string; bytes: number }> {
+  const child = spawn(process.execPath, argvOf(args, { ...options, json: false }), { cwd: repoDir, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const hash = createHash('sha256');
+  let bytes = 0;
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    bytes += chunk.byteLength;
+    hash.update(chunk);
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  return new Promise((resolve, reject) => {
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, sha256: hash.digest('hex'), bytes });
     });
   });
 }

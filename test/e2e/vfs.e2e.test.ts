@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import type { VfsLsResult } from '../../commands/vfs/ls.ts';
 import type { VfsSessionOpenResult } from '../../commands/vfs/session/open.ts';
 import type { VfsWriteResult } from '../../commands/vfs/write.ts';
 import { tempDir } from '../support/temp-dir.ts';
-import { assertBuilt, astrid, failsWith, okJson, startDaemon } from './run-cli.ts';
+import { assertBuilt, astrid, astridDigest, failsWith, okJson, startDaemon } from './run-cli.ts';
 import { git, gitRepo, logEvents, snapshot, writeTree } from './vfs-fixture.ts';
 
 assertBuilt();
@@ -223,4 +224,34 @@ test('the VFS and capability commands behave the same through a daemon', async (
   assert.deepEqual(await snapshot(lower), original);
   okJson(await cli(['vfs', 'discard', session]));
   assert.deepEqual(await snapshot(lower), original);
+});
+
+test('`vfs cat` streams a file larger than a socket frame, the same with and without a daemon, lower and upper', async () => {
+  await using dir = await tempDir('astrid-e2e-vfs-big-');
+  const home = join(dir.path, 'home');
+  const lower = await gitRepo(join(dir.path, 'repo'), { 'a.txt': 'alpha\n' });
+  // 24 MiB: past the 16 MiB frame limit even before base64, and many chunks.
+  const big = randomBytes(24 * 1024 * 1024);
+  await writeFile(join(lower, 'big.bin'), big);
+  await writeFile(join(dir.path, 'upper.bin'), big.subarray(1));
+  const expected = (bytes: Uint8Array) => ({ code: 0, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.byteLength });
+  const cat = async (path: string) => {
+    const run = await astridDigest(['vfs', 'cat', session, path], { home });
+    return { code: run.code, sha256: run.sha256, bytes: run.bytes, stderr: run.stderr };
+  };
+  okJson(await astrid(['init'], { home }));
+  const session = okJson<VfsSessionOpenResult>(await astrid(['vfs', 'session', 'open', '--lower', lower], { home })).id;
+  okJson(await astrid(['vfs', 'write', session, '/upper.bin', '--from', join(dir.path, 'upper.bin')], { home, timeoutMs: 120_000 }));
+
+  for (const [path, bytes] of [['/big.bin', big], ['/upper.bin', big.subarray(1)]] as const) {
+    const { stderr, ...got } = await cat(path);
+    assert.deepEqual(got, expected(bytes), `${path} without a daemon: ${stderr}`);
+  }
+  {
+    await using _daemon = await startDaemon(home);
+    for (const [path, bytes] of [['/big.bin', big], ['/upper.bin', big.subarray(1)]] as const) {
+      const { stderr, ...got } = await cat(path);
+      assert.deepEqual(got, expected(bytes), `${path} through a daemon: ${stderr}`);
+    }
+  }
 });
