@@ -11,6 +11,7 @@ import { MaterializerRunner } from './service/materializer-runner.ts';
 import type { OwnerRole } from './service/api.ts';
 import { LocalKernel } from './service/local-kernel.ts';
 import { kernelHandler } from './service/ops.ts';
+import { UploadStore } from './service/uploads.ts';
 import { VFS_PROJECTION, VfsService } from './vfs/overlay/index.ts';
 
 /** Options of {@link bootOwner}. */
@@ -140,7 +141,9 @@ export async function bootOwner(options: BootOptions): Promise<Owner> {
     });
     let server: RpcServer | null = null;
     if (options.serve !== false) {
-      server = await serveSocket(layout.socket, kernelHandler(kernel), { logger: logger.child('socket'), role: options.role });
+      const uploads = new UploadStore(layout.uploads);
+      await uploads.sweep();
+      server = await serveSocket(layout.socket, kernelHandler(kernel, { uploads }), { logger: logger.child('socket'), role: options.role });
       const s = server;
       closers.push(() => s.close({ graceMs: 5_000 }));
     }

@@ -26,6 +26,8 @@ export interface HomeLayout {
   /** Runtime files (socket, owner record); mode 0700. */
   readonly run: string;
   readonly socket: string;
+  /** Byte arguments staged by clients of the owner, too large for one socket frame. */
+  readonly uploads: string;
 }
 
 /** The paths of the home at `root`. */
@@ -36,6 +38,7 @@ export function homeLayout(root: string): HomeLayout {
     log: join(root, 'log.mdb'),
     run: join(root, 'run'),
     socket: join(root, 'run', 'kernel.sock'),
+    uploads: join(root, 'run', 'uploads'),
   };
 }
 

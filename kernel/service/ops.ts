@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { ErrorCode, KernelError } from '../errors/index.ts';
 import { SourceSchema } from '../events/index.ts';
 import type { KernelApi } from './api.ts';
+import { UploadIdSchema, UploadRefSchema, type UploadRef, type UploadStore } from './uploads.ts';
 
 const Seq = v.pipe(v.number(), v.safeInteger(), v.minValue(0));
 const Name = v.pipe(v.string(), v.maxLength(128));
@@ -12,6 +13,13 @@ const VfsSession = v.pipe(v.string(), v.maxLength(64));
 const VfsPath = v.pipe(v.string(), v.maxLength(4096));
 const VfsHostPath = v.pipe(v.string(), v.minLength(1), v.maxLength(4096));
 const Handle = v.pipe(v.string(), v.maxLength(4096));
+/**
+ * Whether `text` is padded base64. A plain character-class loop: valibot's `base64()` regex
+ * repeats a group, which overflows V8's stack on inputs of a few MiB.
+ */
+const isBase64 = (text: string): boolean => text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+/** Bytes in base64 within one frame (frames carry at most 16 MiB); larger ones are staged uploads. */
+const InlineBytes = v.pipe(v.string(), v.maxLength(16 * 1024 * 1024), v.check(isBase64, 'Expected base64'));
 
 const NewEventWire = v.object({
   type: v.string(),
@@ -42,10 +50,12 @@ export const callArgs = {
   shutdown: v.object({}),
   handover: v.object({}),
   installCapsule: v.object({
-    /** The archive, base64; frames carry at most 16 MiB. */
-    archive: v.pipe(v.string(), v.maxLength(16 * 1024 * 1024), v.base64()),
+    /** The archive, base64, or the upload holding it. */
+    archive: v.optional(InlineBytes),
+    upload: v.optional(UploadRefSchema),
     source: UserSource,
   }),
+  stageUpload: v.object({ upload: UploadIdSchema, offset: Seq, bytes: InlineBytes }),
   callCapsule: v.object({
     capsuleId: v.pipe(v.string(), v.maxLength(64)),
     fn: v.pipe(v.string(), v.maxLength(256)),
@@ -57,8 +67,9 @@ export const callArgs = {
   vfsWrite: v.object({
     session: VfsSession,
     path: VfsPath,
-    /** The bytes, base64; frames carry at most 16 MiB. */
-    bytes: v.pipe(v.string(), v.maxLength(16 * 1024 * 1024), v.base64()),
+    /** The bytes, base64, or the upload holding them. */
+    bytes: v.optional(InlineBytes),
+    upload: v.optional(UploadRefSchema),
     mode: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(0o777))),
     source: UserSource,
   }),
@@ -112,8 +123,21 @@ function unknownOp(op: string): KernelError {
 const isCall = (op: string): op is CallOp => Object.hasOwn(callArgs, op);
 const isStream = (op: string): op is StreamOp => Object.hasOwn(streamArgs, op);
 
-/** Serves a {@link KernelApi} on the socket: validates each request at the boundary, then calls it. */
-export function kernelHandler(api: KernelApi): {
+/** The bytes a call carries inline or names as an upload: exactly one of the two. */
+async function bytesArg(op: string, inline: string | undefined, upload: UploadRef | undefined, uploads: UploadStore | undefined): Promise<Buffer> {
+  if (inline !== undefined && upload === undefined) return Buffer.from(inline, 'base64');
+  if (inline === undefined && upload !== undefined) {
+    if (uploads === undefined) throw new KernelError(ErrorCode.InvalidArgument, `Cannot run "${op}" with an upload as this owner takes none`, { details: { op } });
+    return uploads.take(upload);
+  }
+  throw new KernelError(ErrorCode.InvalidArgument, `Cannot run "${op}" as it needs its bytes either inline or as an upload, exactly one`, { details: { op } });
+}
+
+/**
+ * Serves a {@link KernelApi} on the socket: validates each request at the boundary, then
+ * calls it. `uploads` stages byte arguments too large for one frame.
+ */
+export function kernelHandler(api: KernelApi, options: { uploads?: UploadStore } = {}): {
   call(op: string, args: unknown, ctx: { signal: AbortSignal }): Promise<unknown>;
   stream(op: string, args: unknown, ctx: { signal: AbortSignal }): AsyncIterable<unknown>;
 } {
@@ -149,7 +173,12 @@ export function kernelHandler(api: KernelApi): {
           return api.handover();
         case 'installCapsule': {
           const a = parseArgs(op, callArgs.installCapsule, args);
-          return api.installCapsule(Buffer.from(a.archive, 'base64'), { source: a.source });
+          return api.installCapsule(await bytesArg(op, a.archive, a.upload, options.uploads), { source: a.source });
+        }
+        case 'stageUpload': {
+          const a = parseArgs(op, callArgs.stageUpload, args);
+          if (options.uploads === undefined) throw new KernelError(ErrorCode.InvalidArgument, 'Cannot stage an upload as this owner takes none');
+          return { size: await options.uploads.stage(a.upload, a.offset, Buffer.from(a.bytes, 'base64')) };
         }
         case 'callCapsule': {
           const a = parseArgs(op, callArgs.callCapsule, args);
@@ -165,7 +194,8 @@ export function kernelHandler(api: KernelApi): {
         }
         case 'vfsWrite': {
           const a = parseArgs(op, callArgs.vfsWrite, args);
-          return api.vfsWrite(a.session, a.path, Buffer.from(a.bytes, 'base64'), { source: a.source, ...(a.mode === undefined ? {} : { mode: a.mode }) });
+          const bytes = await bytesArg(op, a.bytes, a.upload, options.uploads);
+          return api.vfsWrite(a.session, a.path, bytes, { source: a.source, ...(a.mode === undefined ? {} : { mode: a.mode }) });
         }
         case 'vfsRemove': {
           const a = parseArgs(op, callArgs.vfsRemove, args);

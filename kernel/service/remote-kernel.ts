@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto';
 import type { HashedEvent, NewEvent } from '../events/index.ts';
 import type { VerifyReport } from '../log/index.ts';
 import type { JsonValue } from '../projection/index.ts';
@@ -27,6 +28,10 @@ export interface RpcChannel {
 }
 
 const opt = (signal: AbortSignal | undefined) => (signal === undefined ? {} : { signal });
+/** Byte arguments up to this size go inline (base64 adds a third: still well under a 16 MiB frame). */
+const INLINE_BYTES = 8 * 1024 * 1024;
+/** The piece size of a staged upload. */
+const UPLOAD_PIECE_BYTES = 4 * 1024 * 1024;
 /** File chunks a client queues before it stops reading: a few MiB, however slow its consumer. */
 const CHUNKS_IN_FLIGHT = 4;
 
@@ -45,6 +50,20 @@ export class RemoteKernel implements KernelApi {
 
   #call<T>(op: CallOp, args: object = {}): Promise<T> {
     return this.#rpc.call(op, args) as Promise<T>;
+  }
+
+  /**
+   * A byte argument as the owner takes it: inline base64 when it fits a frame with room to
+   * spare, else staged in pieces as an upload first (`{ [inlineKey]: base64 }` or `{ upload }`).
+   */
+  async #bytes(inlineKey: string, bytes: Uint8Array): Promise<object> {
+    const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (buffer.byteLength <= INLINE_BYTES) return { [inlineKey]: buffer.toString('base64') };
+    const id = randomBytes(16).toString('hex');
+    for (let offset = 0; offset < buffer.byteLength; offset += UPLOAD_PIECE_BYTES) {
+      await this.#call('stageUpload', { upload: id, offset, bytes: buffer.subarray(offset, offset + UPLOAD_PIECE_BYTES).toString('base64') });
+    }
+    return { upload: { id, size: buffer.byteLength, sha256: createHash('sha256').update(buffer).digest('hex') } };
   }
 
   /** A stream that, like the local kernel's, ends quietly when `signal` aborts. */
@@ -111,8 +130,8 @@ export class RemoteKernel implements KernelApi {
     await this.#call('shutdown');
   }
 
-  installCapsule(archive: Uint8Array, options: { source: string }): Promise<CapsuleInstallReceipt> {
-    return this.#call('installCapsule', { archive: Buffer.from(archive).toString('base64'), source: options.source });
+  async installCapsule(archive: Uint8Array, options: { source: string }): Promise<CapsuleInstallReceipt> {
+    return this.#call('installCapsule', { ...(await this.#bytes('archive', archive)), source: options.source });
   }
 
   callCapsule(capsuleId: string, fn: string, input: string, options: { component?: string } = {}): Promise<{ output: string }> {
@@ -127,8 +146,8 @@ export class RemoteKernel implements KernelApi {
     return this.#call('vfsOpen', { lower, source: options.source });
   }
 
-  vfsWrite(session: string, path: string, bytes: Uint8Array, options: { source: string; mode?: number }): Promise<VfsChangeReceipt & { size: number }> {
-    return this.#call('vfsWrite', { session, path, bytes: Buffer.from(bytes).toString('base64'), ...options });
+  async vfsWrite(session: string, path: string, bytes: Uint8Array, options: { source: string; mode?: number }): Promise<VfsChangeReceipt & { size: number }> {
+    return this.#call('vfsWrite', { session, path, ...(await this.#bytes('bytes', bytes)), ...options });
   }
 
   vfsRemove(session: string, path: string, options: { source: string }): Promise<VfsChangeReceipt> {

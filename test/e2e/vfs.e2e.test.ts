@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { CapInspectResult } from '../../commands/cap/inspect.ts';
@@ -226,7 +226,7 @@ test('the VFS and capability commands behave the same through a daemon', async (
   assert.deepEqual(await snapshot(lower), original);
 });
 
-test('`vfs cat` streams a file larger than a socket frame, the same with and without a daemon, lower and upper', async () => {
+test('`vfs cat` and `vfs write` move files larger than a socket frame, the same with and without a daemon, lower and upper', async () => {
   await using dir = await tempDir('astrid-e2e-vfs-big-');
   const home = join(dir.path, 'home');
   const lower = await gitRepo(join(dir.path, 'repo'), { 'a.txt': 'alpha\n' });
@@ -249,9 +249,13 @@ test('`vfs cat` streams a file larger than a socket frame, the same with and wit
   }
   {
     await using _daemon = await startDaemon(home);
-    for (const [path, bytes] of [['/big.bin', big], ['/upper.bin', big.subarray(1)]] as const) {
+    // A write past the frame limit goes up as a staged upload, then reads back the same.
+    const written = okJson<VfsWriteResult>(await astrid(['vfs', 'write', session, '/through-daemon.bin', '--from', join(lower, 'big.bin')], { home, timeoutMs: 120_000 }));
+    assert.equal(written.size, big.byteLength);
+    for (const [path, bytes] of [['/big.bin', big], ['/upper.bin', big.subarray(1)], ['/through-daemon.bin', big]] as const) {
       const { stderr, ...got } = await cat(path);
       assert.deepEqual(got, expected(bytes), `${path} through a daemon: ${stderr}`);
     }
+    assert.deepEqual(await readdir(join(home, 'run', 'uploads')), [], 'nothing is left staged');
   }
 });
