@@ -2,8 +2,8 @@ import { readdir, stat } from 'node:fs/promises';
 import { ErrorCode, KernelError, isKernelError } from '../../errors/index.ts';
 import type { IgnoreBoundary } from '../../ignore/index.ts';
 import type { StateReader } from '../../projection/index.ts';
-import { openExactInRoot, openInRoot, resolveInRoot, virtualPathParts, type ExactFile, type VirtualPath } from '../path/index.ts';
-import { bytesFile, handleFile, readHandle, type OpenedFile } from './opened-file.ts';
+import { openExactInRoot, openInRoot, readExactInRoot, resolveInRoot, virtualPathParts, type ExactFile, type VirtualPath } from '../path/index.ts';
+import { bytesFile, handleFile, type OpenedFile } from './opened-file.ts';
 import { childNames, readEntry } from './upper-state.ts';
 
 /** What the overlay functions read: one session's upper state, its blobs, its lower and its boundary. */
@@ -135,11 +135,8 @@ export async function listMerged(
 
 /** The bytes of a visible file. Throws `PATH_NOT_FOUND`, `PATH_IS_DIRECTORY`, `PATH_IGNORED`, `BLOB_MISSING`. */
 export async function readMerged(view: OverlayView, path: VirtualPath): Promise<Uint8Array> {
-  const exact = await openExactLower(view, path);
-  if (exact !== null) {
-    await using handle = exact.handle;
-    return readHandle(handle, exact.stats.size);
-  }
+  const exact = exactLower(view, path) ? await readExactInRoot(view.lower, path) : null;
+  if (exact !== null) return exact.bytes;
   const upper = await fileOrThrow(view, path, 'read');
   if (upper !== null) return upper;
   await using handle = await openInRoot(view.lower, path, 'r', { rootIsCanonical: true });
@@ -188,9 +185,13 @@ async function fileOrThrow(view: OverlayView, path: VirtualPath, verb: 'read' | 
  * path never takes this way.
  */
 async function openExactLower(view: OverlayView, path: VirtualPath): Promise<ExactFile | null> {
+  return exactLower(view, path) ? openExactInRoot(view.lower, path) : null;
+}
+
+/** Whether the fast way may be tried for `path`: visible, and left to the lower by the upper. Throws `PATH_IGNORED`. */
+function exactLower(view: OverlayView, path: VirtualPath): boolean {
   assertVisible(view, path, false);
-  if (upperNode(view, path) !== LOWER) return null;
-  return openExactInRoot(view.lower, path);
+  return upperNode(view, path) === LOWER;
 }
 
 /**

@@ -41,20 +41,3 @@ export function handleFile(handle: FileHandle, size: number): OpenedFile {
     [Symbol.asyncDispose]: close,
   };
 }
-
-/**
- * The whole content of an open regular file whose size was `size` when it was checked, as
- * `FileHandle.readFile` reads it (up to that size, or less if it shrank) without asking for
- * the size again. The buffer is zero-filled and its own, so no unrelated memory shows.
- */
-export async function readHandle(handle: FileHandle, size: number): Promise<Buffer> {
-  if (size === 0) return handle.readFile();
-  const buffer = Buffer.alloc(size);
-  let total = 0;
-  while (total < size) {
-    const { bytesRead } = await handle.read(buffer, total, size - total, total);
-    if (bytesRead === 0) break;
-    total += bytesRead;
-  }
-  return total === size ? buffer : buffer.subarray(0, total);
-}

@@ -1,5 +1,5 @@
 export { MountTable, type Layer, type Mount, type MountResolution } from './mount-table.ts';
-export { openExactInRoot, openInRoot, type OpenFlags, type OpenInRootOptions } from './open-in-root.ts';
+export { openExactInRoot, openInRoot, readExactInRoot, type OpenFlags, type OpenInRootOptions } from './open-in-root.ts';
 export type { ExactFile } from './open-exact.ts';
 export {
   canonicalRoot,

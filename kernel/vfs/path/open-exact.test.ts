@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tempDir } from '../../../test/support/temp-dir.ts';
 import { ErrorCode, isKernelError } from '../../errors/index.ts';
-import { openExactInRoot, openInRoot } from './open-in-root.ts';
+import { openExactInRoot, openInRoot, readExactInRoot } from './open-in-root.ts';
 
 const linux = process.platform === 'linux';
 
@@ -99,6 +99,25 @@ describe('openExactInRoot()', { skip: !linux && 'needs /proc/self/fd' }, () => {
       assert.equal(await openExactInRoot(root, '/pipe'), null);
     });
     assert.equal(insideOpened, false, 'the exact open opened a FIFO');
+  });
+
+  test('readExactInRoot() reads a plain file whole and declines exactly what openExactInRoot() declines', async () => {
+    await using dir = await tempDir('vfs-exact-');
+    const { root, outside } = await setup(dir.path);
+    await symlink('d/f.txt', join(root, 'in.txt'));
+    await symlink(outside, join(root, 'evil'));
+    await writeFile(join(root, 'empty.txt'), '');
+    execFileSync('mkfifo', [join(root, 'pipe')]);
+
+    const read = await readExactInRoot(root, '/d/f.txt');
+    assert.deepEqual([read?.bytes.toString('utf8'), read?.stats.size], ['inside', 6]);
+    assert.equal((await readExactInRoot(root, '/empty.txt'))?.bytes.byteLength, 0);
+    for (const path of ['/in.txt', '/evil/f.txt', '/d', '/nope.txt', '/', '/pipe']) assert.equal(await readExactInRoot(root, path), null, path);
+    const insideOpened = await fifoOpenedDuring(join(root, 'pipe'), async () => {
+      assert.equal(await readExactInRoot(root, '/pipe'), null);
+    });
+    assert.equal(insideOpened, false, 'the exact read opened a FIFO');
+    await assert.rejects(readExactInRoot(root, '/../x'), (e) => isKernelError(e, ErrorCode.PathEscape));
   });
 
   test('openInRoot() with rootIsCanonical fails closed for a root that is not canonical', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, open as openFd, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read, readlinkSync, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
@@ -18,7 +18,7 @@ const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
  */
 const O_PATH = 0o10000000;
 
-const openPath = promisify(openFd);
+const readFd = promisify(read);
 
 /**
  * Opens for reading the regular file whose real path is exactly `hostPath`, or returns null
@@ -41,21 +41,78 @@ const openPath = promisify(openFd);
  * attribute cache, or at worst with one round trip, the price of a read there anyway).
  */
 export async function openExact(hostPath: string): Promise<ExactFile | null> {
+  const pinned = pin(hostPath);
+  if (pinned === null) return null;
+  try {
+    const handle = await open(`/proc/self/fd/${pinned.fd}`, O_RDONLY | O_NONBLOCK);
+    return { handle, stats: pinned.stats };
+  } catch {
+    return null;
+  } finally {
+    closeSync(pinned.fd);
+  }
+}
+
+/**
+ * The whole content of the regular file whose real path is exactly `hostPath`, checked as
+ * {@link openExact} checks it, or null in the same cases. Opening is synchronous too (for a
+ * regular file an open is a lookup the pin has just made); only the reads go to the thread
+ * pool. The buffer is zero-filled and its own: a file that shrank yields what was there.
+ * @throws the read's error once the file is open (EIO, …)
+ */
+export async function readExact(hostPath: string): Promise<{ bytes: Buffer; stats: Stats } | null> {
+  const pinned = pin(hostPath);
+  if (pinned === null) return null;
   let fd: number;
   try {
-    fd = await openPath(hostPath, O_PATH | O_NOFOLLOW);
+    fd = openSync(`/proc/self/fd/${pinned.fd}`, O_RDONLY | O_NONBLOCK);
+  } catch {
+    return null;
+  } finally {
+    closeSync(pinned.fd);
+  }
+  try {
+    return { bytes: await readAll(fd, pinned.stats.size), stats: pinned.stats };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Pins `hostPath` with `O_PATH|O_NOFOLLOW` if it is exactly a regular file there; the caller closes `fd`. */
+function pin(hostPath: string): { fd: number; stats: Stats } | null {
+  let fd: number;
+  try {
+    fd = openSync(hostPath, O_PATH | O_NOFOLLOW);
   } catch {
     return null;
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile()) return null;
-    if (readlinkSync(`/proc/self/fd/${fd}`) !== hostPath) return null;
-    const handle = await open(`/proc/self/fd/${fd}`, O_RDONLY | O_NONBLOCK);
-    return { handle, stats };
+    if (stats.isFile() && readlinkSync(`/proc/self/fd/${fd}`) === hostPath) return { fd, stats };
   } catch {
-    return null;
-  } finally {
-    closeSync(fd);
+    // Any failure: not the exact file; the caller takes its careful path.
   }
+  closeSync(fd);
+  return null;
+}
+
+/** Reads `fd` from 0 up to `size` bytes (to the end when `size` is 0, as files of procfs report). */
+async function readAll(fd: number, size: number): Promise<Buffer> {
+  if (size === 0) {
+    const parts: Buffer[] = [];
+    for (;;) {
+      const part = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await readFd(fd, part, 0, part.length, null);
+      if (bytesRead === 0) return Buffer.concat(parts);
+      parts.push(part.subarray(0, bytesRead));
+    }
+  }
+  const buffer = Buffer.alloc(size);
+  let total = 0;
+  while (total < size) {
+    const { bytesRead } = await readFd(fd, buffer, total, size - total, total);
+    if (bytesRead === 0) break;
+    total += bytesRead;
+  }
+  return total === size ? buffer : buffer.subarray(0, total);
 }

@@ -1,8 +1,8 @@
-import { constants, existsSync } from 'node:fs';
+import { constants, existsSync, type Stats } from 'node:fs';
 import { open, readlink, lstat, type FileHandle } from 'node:fs/promises';
 import { ErrorCode, KernelError } from '../../errors/index.ts';
 import { errnoOf, toPathError } from './errno.ts';
-import { openExact, type ExactFile } from './open-exact.ts';
+import { openExact, readExact, type ExactFile } from './open-exact.ts';
 import { canonicalRoot, resolveInRoot } from './resolve-in-root.ts';
 import { normalizeVirtualPath, type VirtualPath } from './virtual-path.ts';
 import { walkInRoot, type SymlinkPolicy, type WalkBackend } from './walk.ts';
@@ -193,10 +193,22 @@ export async function openInRoot(
  * that name (the ignore boundary) holds for the file. Throws only for a bad virtual path.
  */
 export async function openExactInRoot(rootReal: string, virtualPath: string): Promise<ExactFile | null> {
+  const host = exactHostPath(rootReal, virtualPath);
+  return host === null ? null : openExact(host);
+}
+
+/** The whole content of the file {@link openExactInRoot} would open, or null in the same cases. */
+export async function readExactInRoot(rootReal: string, virtualPath: string): Promise<{ bytes: Buffer; stats: Stats } | null> {
+  const host = exactHostPath(rootReal, virtualPath);
+  return host === null ? null : readExact(host);
+}
+
+/** The host path of `virtualPath` under the canonical root, or null when the exact way cannot be taken. */
+function exactHostPath(rootReal: string, virtualPath: string): string | null {
   const vpath = normalizeVirtualPath(virtualPath);
   procfs ??= existsSync('/proc/self/fd');
   if (!procfs || vpath === '/') return null;
-  return openExact(rootReal === '/' ? vpath : `${rootReal}${vpath}`);
+  return rootReal === '/' ? vpath : `${rootReal}${vpath}`;
 }
 
 function pickResolve(options: OpenInRootOptions): { followFinal?: boolean; symlinks?: SymlinkPolicy; rootIsCanonical: true } {
