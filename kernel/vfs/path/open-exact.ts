@@ -34,11 +34,12 @@ const readFd = promisify(read);
  * meanwhile does too). Only then is it opened for reading, through the magic link of the
  * pinned descriptor, which reaches that very inode and never re-resolves the name.
  *
- * The stat, the read-back and the close of the pinned descriptor are synchronous, each saving
- * a thread-pool round trip: the read-back and the close stay in the process's own kernel state
- * (procfs `d_path`, an `O_PATH` file with nothing to flush); the stat reads the inode the open
- * just resolved, which a local file system holds in memory (a network one answers from its
- * attribute cache, or at worst with one round trip, the price of a read there anyway).
+ * The pin, its stat, the read-back and its close are synchronous, each saving a thread-pool
+ * round trip: the pin is a path lookup the dentry cache answers on a local file system, the
+ * read-back and the close stay in the process's own kernel state (procfs `d_path`, an `O_PATH`
+ * file with nothing to flush), and the stat reads the inode the lookup just resolved (a
+ * network file system answers from its attribute cache, or at worst with one round trip, the
+ * price of a read there anyway). The reads themselves go to the thread pool.
  */
 export async function openExact(hostPath: string): Promise<ExactFile | null> {
   const pinned = pin(hostPath);
