@@ -13,6 +13,7 @@ import type { EventLog } from '../log/index.ts';
 import type { Logger } from '../logger/index.ts';
 import { DELIVERIES_PROJECTION, deliveryKey, type DeliveryCursor } from './deliveries.ts';
 import { KernelHostServices } from './host-services.ts';
+import { KeyedSerial } from '../concurrency/index.ts';
 
 interface Loaded {
   readonly installed: InstalledCapsuleEntry;
@@ -37,7 +38,7 @@ export class CapsuleRuntime implements AsyncDisposable {
   readonly #services: KernelHostServices;
   readonly #bus: Bus;
   readonly #loaded = new Map<string, Loaded>();
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new KeyedSerial();
   #host: CapsuleHost | null = null;
   #off: (() => void) | null = null;
   #syncing: Promise<void> = Promise.resolve();
@@ -124,7 +125,7 @@ export class CapsuleRuntime implements AsyncDisposable {
   async call(capsuleId: string, fn: string, input: Uint8Array | string, options: { component?: string } = {}): Promise<Uint8Array> {
     const loaded = await this.#ensure(capsuleId);
     const instance = await this.#instance(loaded, options.component ?? null);
-    return this.#serialized(capsuleId, () => instance.call(fn, input));
+    return this.#locks.run(capsuleId, () => instance.call(fn, input));
   }
 
   /** Stops every handler and closes the host. Idempotent. */
@@ -211,13 +212,6 @@ export class CapsuleRuntime implements AsyncDisposable {
     return createCapsuleHost({ services: this.#services, logger: this.#logger });
   }
 
-  #serialized<T>(capsuleId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.#locks.get(capsuleId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(work);
-    this.#locks.set(capsuleId, next);
-    return next;
-  }
-
   async #deliverLoop(loaded: Loaded, handler: NonNullable<CapsuleManifest['handler']>[number]): Promise<void> {
     const capsuleId = loaded.manifest.package.name;
     const name = `${handler.function}:${handler.subject}`;
@@ -230,7 +224,7 @@ export class CapsuleRuntime implements AsyncDisposable {
         if (event.type !== 'bus.message.published' || event.subject === undefined || !matches(event.subject)) continue;
         if (event.source === `capsule:${capsuleId}`) continue; // a capsule never handles its own messages
         const input = JSON.stringify({ seq: event.seq, id: event.id, subject: event.subject, source: event.source, payload: (event.data as { payload: unknown }).payload });
-        await this.#serialized(capsuleId, () => this.#deliverOne(loaded, handler, name, event.seq, input));
+        await this.#locks.run(capsuleId, () => this.#deliverOne(loaded, handler, name, event.seq, input));
         if (signal.aborted) return;
       }
     } catch (error) {

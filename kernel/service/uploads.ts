@@ -5,6 +5,7 @@ import { appendFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { ErrorCode, KernelError } from '../errors/index.ts';
+import { KeyedSerial } from '../concurrency/index.ts';
 
 /** An upload's id: 32 lowercase hex characters, chosen at random by the client. */
 export const UploadIdSchema = v.pipe(v.string(), v.regex(/^[0-9a-f]{32}$/, 'Expected 32 lowercase hex characters'));
@@ -38,7 +39,7 @@ export class UploadStore {
   readonly #maxBytes: number;
   readonly #maxAgeMs: number;
   readonly #clock: () => number;
-  readonly #chains = new Map<string, Promise<unknown>>();
+  readonly #serial = new KeyedSerial();
 
   constructor(dir: string, options: UploadStoreOptions = {}) {
     this.#dir = dir;
@@ -52,7 +53,7 @@ export class UploadStore {
    * @throws KernelError INVALID_ARGUMENT (a gap or an overlap past the end), PAYLOAD_TOO_LARGE
    */
   stage(id: string, offset: number, bytes: Uint8Array): Promise<number> {
-    return this.#serial(id, async () => {
+    return this.#serial.run(id, async () => {
       const path = this.#path(id);
       const size = await stat(path).then((s) => s.size, () => 0);
       if (offset + bytes.byteLength <= size) return size; // already stored: a piece sent again
@@ -78,7 +79,7 @@ export class UploadStore {
    * @throws KernelError INVALID_ARGUMENT when it is missing, incomplete or not the bytes named
    */
   take(ref: UploadRef): Promise<Buffer> {
-    return this.#serial(ref.id, async () => {
+    return this.#serial.run(ref.id, async () => {
       const path = this.#path(ref.id);
       const bytes = await readFile(path).catch(() => null);
       if (bytes === null) throw new KernelError(ErrorCode.InvalidArgument, `Cannot use upload ${ref.id} as none is staged`, { details: { id: ref.id } });
@@ -107,16 +108,5 @@ export class UploadStore {
   #path(id: string): string {
     if (!v.is(UploadIdSchema, id)) throw new KernelError(ErrorCode.InvalidArgument, 'Cannot use an upload id that is not 32 lowercase hex characters');
     return join(this.#dir, `${id}.part`);
-  }
-
-  /** Runs `fn` after every earlier operation on the same upload. */
-  #serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.#chains.get(id) ?? Promise.resolve()).then(fn);
-    const tail = run.catch(() => undefined);
-    this.#chains.set(id, tail);
-    void tail.then(() => {
-      if (this.#chains.get(id) === tail) this.#chains.delete(id);
-    });
-    return run;
   }
 }

@@ -10,6 +10,7 @@ import { listMerged, openMerged, readMerged, statVisible, type OverlayEntry, typ
 import type { OpenedFile } from './opened-file.ts';
 import { planMkdir, planRemove, planRename, planWrite } from './plan.ts';
 import { readSession, type SessionInfo } from './upper-state.ts';
+import { KeyedSerial } from '../../concurrency/index.ts';
 
 /** What the VFS service needs from the kernel. */
 export interface VfsPort {
@@ -43,7 +44,7 @@ export interface VfsStat {
  */
 export class VfsService {
   readonly #port: VfsPort;
-  readonly #queues = new Map<string, Promise<unknown>>();
+  readonly #serial = new KeyedSerial();
   readonly #boundaries = new Map<string, Promise<IgnoreBoundary>>();
 
   constructor(port: VfsPort) {
@@ -86,7 +87,7 @@ export class VfsService {
 
   /** The merged listing of a directory (hidden paths left out). Throws `PATH_NOT_FOUND`, `PATH_NOT_DIRECTORY`, `PATH_IGNORED`. */
   list(session: string, path: string): Promise<OverlayEntry[]> {
-    return this.#serial(session, async () => {
+    return this.#serial.run(session, async () => {
       const entries = await listMerged(await this.#view(session), normalizeVirtualPath(path));
       return entries.map(({ name, path: p, kind, size }) => ({ name, path: p, kind, size }));
     });
@@ -94,7 +95,7 @@ export class VfsService {
 
   /** A file's bytes. Throws `PATH_NOT_FOUND`, `PATH_IS_DIRECTORY`, `PATH_IGNORED`. */
   read(session: string, path: string): Promise<Uint8Array> {
-    return this.#serial(session, async () => readMerged(await this.#view(session), normalizeVirtualPath(path)));
+    return this.#serial.run(session, async () => readMerged(await this.#view(session), normalizeVirtualPath(path)));
   }
 
   /**
@@ -102,12 +103,12 @@ export class VfsService {
    * `PATH_NOT_FOUND`, `PATH_IS_DIRECTORY`, `PATH_IGNORED`, `PATH_ESCAPE`.
    */
   openFile(session: string, path: string): Promise<OpenedFile> {
-    return this.#serial(session, async () => openMerged(await this.#view(session), normalizeVirtualPath(path)));
+    return this.#serial.run(session, async () => openMerged(await this.#view(session), normalizeVirtualPath(path)));
   }
 
   /** A visible path's kind and size, or null when absent. Throws `PATH_IGNORED`. */
   stat(session: string, path: string): Promise<VfsStat | null> {
-    return this.#serial(session, async () => {
+    return this.#serial.run(session, async () => {
       const vpath = normalizeVirtualPath(path);
       const node = await statVisible(await this.#view(session), vpath);
       if (node === null) return null;
@@ -117,12 +118,12 @@ export class VfsService {
 
   /** What a commit would change. */
   diff(session: string): Promise<DiffEntry[]> {
-    return this.#serial(session, async () => diffSession(await this.#view(session)));
+    return this.#serial.run(session, async () => diffSession(await this.#view(session)));
   }
 
   /** Applies the upper layer onto the lower directory, then records `vfs.session.committed`. */
   commit(session: string, options: { source: string }): Promise<VfsChangeReceipt & CommitSummary> {
-    return this.#serial(session, async () => {
+    return this.#serial.run(session, async () => {
       const summary = await applyUpper(await this.#view(session));
       const [event] = await this.#port.append([{ type: 'vfs.session.committed', v: 1, source: options.source, data: { session } }]);
       this.#boundaries.delete(session);
@@ -132,7 +133,7 @@ export class VfsService {
 
   /** Drops the upper layer: records `vfs.session.discarded`. */
   discard(session: string, options: { source: string }): Promise<VfsChangeReceipt> {
-    return this.#serial(session, async () => {
+    return this.#serial.run(session, async () => {
       this.#session(session);
       const [event] = await this.#port.append([{ type: 'vfs.session.discarded', v: 1, source: options.source, data: { session } }]);
       this.#boundaries.delete(session);
@@ -141,7 +142,7 @@ export class VfsService {
   }
 
   #change(session: string, plan: (view: OverlayView) => Promise<NewEvent[]>): Promise<VfsChangeReceipt> {
-    return this.#serial(session, async () => {
+    return this.#serial.run(session, async () => {
       const events = await plan(await this.#view(session));
       const appended = await this.#port.append(events);
       return { session, seq: appended[appended.length - 1]?.seq ?? 0 };
@@ -166,16 +167,5 @@ export class VfsService {
       boundary.catch(() => this.#boundaries.delete(session));
     }
     return { session, lower: info.lower, state: this.#port.state(), blob: (d) => this.#port.blob(d), boundary: await boundary };
-  }
-
-  #serial<T>(session: string, run: () => Promise<T>): Promise<T> {
-    const previous = this.#queues.get(session) ?? Promise.resolve();
-    const next = previous.then(run, run);
-    const settled = next.then(() => undefined, () => undefined);
-    this.#queues.set(session, settled);
-    void settled.then(() => {
-      if (this.#queues.get(session) === settled) this.#queues.delete(session);
-    });
-    return next;
   }
 }
