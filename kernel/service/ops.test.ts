@@ -10,7 +10,10 @@ import { UploadStore } from './uploads.ts';
 
 /** A kernel whose `vfsWrite` reports the bytes it got. */
 const writes: Buffer[] = [];
-const api = { vfsWrite: async (_s: string, _p: string, bytes: Uint8Array) => void writes.push(Buffer.from(bytes)) } as unknown as KernelApi;
+const api = {
+  vfsWrite: async (_s: string, _p: string, bytes: Uint8Array) => void writes.push(Buffer.from(bytes)),
+  installCapsule: async (archive: Uint8Array) => void writes.push(Buffer.from(archive)),
+} as unknown as KernelApi;
 const ctx = { signal: new AbortController().signal };
 const write = (extra: object) => ({ session: 's1', path: '/f', source: 'user:cli', ...extra });
 
@@ -35,6 +38,10 @@ test('the socket stages an upload in pieces, then a call names it instead of inl
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   await handler.call('vfsWrite', write({ upload: { id, size: bytes.byteLength, sha256 } }), ctx);
   assert.deepEqual(writes, [bytes]);
+  // A capsule archive goes up the same way.
+  await handler.call('stageUpload', { upload: id, offset: 0, bytes: bytes.toString('base64') }, ctx);
+  await handler.call('installCapsule', { upload: { id, size: bytes.byteLength, sha256 }, source: 'user:cli' }, ctx);
+  assert.deepEqual(writes, [bytes, bytes]);
   await assert.rejects(handler.call('vfsWrite', write({}), ctx), (e: unknown) => isKernelError(e, ErrorCode.InvalidArgument), 'no bytes at all');
   await assert.rejects(
     handler.call('vfsWrite', write({ bytes: 'AAAA', upload: { id, size: 3, sha256 } }), ctx),

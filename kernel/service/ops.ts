@@ -126,11 +126,14 @@ const isStream = (op: string): op is StreamOp => Object.hasOwn(streamArgs, op);
 /** The bytes a call carries inline or names as an upload: exactly one of the two. */
 async function bytesArg(op: string, inline: string | undefined, upload: UploadRef | undefined, uploads: UploadStore | undefined): Promise<Buffer> {
   if (inline !== undefined && upload === undefined) return Buffer.from(inline, 'base64');
-  if (inline === undefined && upload !== undefined) {
-    if (uploads === undefined) throw new KernelError(ErrorCode.InvalidArgument, `Cannot run "${op}" with an upload as this owner takes none`, { details: { op } });
-    return uploads.take(upload);
-  }
+  if (inline === undefined && upload !== undefined) return storeOf(op, uploads).take(upload);
   throw new KernelError(ErrorCode.InvalidArgument, `Cannot run "${op}" as it needs its bytes either inline or as an upload, exactly one`, { details: { op } });
+}
+
+/** The owner's upload store. @throws KernelError INVALID_ARGUMENT when this owner takes no uploads */
+function storeOf(op: string, uploads: UploadStore | undefined): UploadStore {
+  if (uploads === undefined) throw new KernelError(ErrorCode.InvalidArgument, `Cannot run "${op}" with an upload as this owner takes none`, { details: { op } });
+  return uploads;
 }
 
 /**
@@ -177,8 +180,7 @@ export function kernelHandler(api: KernelApi, options: { uploads?: UploadStore }
         }
         case 'stageUpload': {
           const a = parseArgs(op, callArgs.stageUpload, args);
-          if (options.uploads === undefined) throw new KernelError(ErrorCode.InvalidArgument, 'Cannot stage an upload as this owner takes none');
-          return { size: await options.uploads.stage(a.upload, a.offset, Buffer.from(a.bytes, 'base64')) };
+          return { size: await storeOf(op, options.uploads).stage(a.upload, a.offset, Buffer.from(a.bytes, 'base64')) };
         }
         case 'callCapsule': {
           const a = parseArgs(op, callArgs.callCapsule, args);
