@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import type { NewEvent } from '../kernel/events/index.ts';
-import { openEventLog } from '../kernel/log/index.ts';
+import { openEventLog, type EventLog } from '../kernel/log/index.ts';
 import { allProjections } from '../projections/index.ts';
 import { tempDir } from '../test/support/temp-dir.ts';
 import { BENCH_ORIGIN, busEvent } from './events.ts';
@@ -15,25 +15,20 @@ const PAIRS = 5; // alternated log/raw runs
 const SEQUENTIAL_N = 300; // events for the one-at-a-time figure (each waits for an fsync)
 const SEQUENTIAL_PAIRS = 3;
 
-/** Appends `events` one per call, `window` calls in flight; returns events/s and the stored records. */
-async function runLog(dir: string, events: readonly NewEvent[], window: number): Promise<number> {
-  await using log = await openEventLog({ path: join(dir, 'log.mdb'), create: { origin: BENCH_ORIGIN }, projections: allProjections });
-  await log.append([events[0] ?? busEvent(0)]); // warm the environment: not timed
-  const t0 = nowMs();
-  for (let i = 0; i < events.length; i += window) {
-    const inFlight: Array<Promise<unknown>> = [];
-    for (let j = i; j < Math.min(i + window, events.length); j++) inFlight.push(log.append([events[j] ?? busEvent(j)]));
-    await Promise.all(inFlight);
-  }
-  return (events.length / (nowMs() - t0)) * 1000;
-}
+/** How a timed run hands one round of events to the log. */
+type Round = (log: EventLog, events: readonly NewEvent[]) => Promise<unknown>;
 
-/** Appends the events as units of `unit` events each (one append call per unit), one unit at a time. */
-async function runLogUnits(dir: string, events: readonly NewEvent[], unit: number): Promise<number> {
+/** One append call per event, the whole round in flight at once. */
+const singleAppends: Round = (log, events) => Promise.all(events.map((e) => log.append([e])));
+/** The whole round as one unit: one append call. */
+const oneUnit: Round = (log, events) => log.append(events);
+
+/** Appends `events` to a fresh log in rounds of `window`, each awaited before the next; returns events/s. */
+async function runLog(dir: string, events: readonly NewEvent[], window: number, round: Round = singleAppends): Promise<number> {
   await using log = await openEventLog({ path: join(dir, 'log.mdb'), create: { origin: BENCH_ORIGIN }, projections: allProjections });
   await log.append([events[0] ?? busEvent(0)]); // warm the environment: not timed
   const t0 = nowMs();
-  for (let i = 0; i < events.length; i += unit) await log.append(events.slice(i, i + unit));
+  for (let i = 0; i < events.length; i += window) await round(log, events.slice(i, i + window));
   return (events.length / (nowMs() - t0)) * 1000;
 }
 
@@ -111,7 +106,7 @@ report(
 
 const units = await alternate(
   PAIRS,
-  () => fresh((d) => runLogUnits(d, events, WINDOW)),
+  () => fresh((d) => runLog(d, events, WINDOW, oneUnit)),
   () => fresh((d) => runRaw(d, records, WINDOW)),
 );
 report(
