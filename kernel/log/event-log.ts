@@ -10,7 +10,7 @@ import { verifyRecords, type VerifyReport } from './verify.ts';
 /** The on-disk format this build writes; a log with a higher one is refused. */
 export const LOG_FORMAT = 1;
 const CATCH_UP_BATCH = 50_000;
-/** Recently appended events kept for live followers (a power of two), and the largest kept. */
+/** How many recently appended events are kept for live followers, and the largest record kept. */
 const RECENT_EVENTS = 2048;
 const RECENT_MAX_BYTES = 8 * 1024;
 
