@@ -10,7 +10,7 @@ import { verifyRecords, type VerifyReport } from './verify.ts';
 /** The on-disk format this build writes; a log with a higher one is refused. */
 export const LOG_FORMAT = 1;
 const CATCH_UP_BATCH = 50_000;
-/** How many recently appended events are kept for live followers, and the largest record kept. */
+/** How many recently appended events are kept for live followers, and the longest record kept (characters). */
 const RECENT_EVENTS = 2048;
 const RECENT_MAX_BYTES = 8 * 1024;
 
@@ -50,8 +50,6 @@ export class EventLog implements AsyncDisposable {
   readonly origin: string;
   readonly #root: RootDatabase;
   readonly #events: Database<string, number>;
-  /** The same table written with record bytes: values are stored as given, so reads still see strings. */
-  readonly #eventBytes: Database<Uint8Array, number>;
   readonly #blobs: Database<Buffer, string>;
   readonly #meta: Database<unknown, string>;
   readonly #projector: Projector;
@@ -75,7 +73,6 @@ export class EventLog implements AsyncDisposable {
     this.origin = origin;
     this.#logger = logger;
     this.#events = root.openDB<string, number>('events', { encoding: 'string' });
-    this.#eventBytes = this.#events as unknown as Database<Uint8Array, number>;
     this.#blobs = root.openDB<Buffer, string>('blobs', { encoding: 'binary' });
     this.#meta = root.openDB<unknown, string>('meta', { encoding: 'json' });
     this.#projector = new Projector(root, { meta: this.#meta, events: this.#events }, projections, logger);
@@ -377,10 +374,9 @@ export class EventLog implements AsyncDisposable {
     // until every one of its events applied, so a refused append leaves no trace.
     const group: Overlay = new Map();
     const bound = this.#projector.bind(live, group, overlay);
-    const records: Array<[number, Buffer]> = [];
+    const records: Array<[number, string]> = [];
     const blobs = new Map<string, Uint8Array>();
     const writer = this.#writer;
-    writer.reset();
     let seq = head.seq;
     let prev = head.hash;
     for (const pending of batch) {
@@ -423,7 +419,7 @@ export class EventLog implements AsyncDisposable {
     }
     // Every reducer has run: only now write, since a throw after a put would still commit it.
     for (const [digest, bytes] of blobs) if (!this.#blobs.doesExist(digest)) this.#blobs.put(digest, Buffer.from(bytes));
-    for (const [key, record] of records) this.#eventBytes.put(key, record);
+    for (const [key, record] of records) this.#events.put(key, record);
     this.#projector.commit(live, overlay, seq);
     return seq;
   }
