@@ -122,8 +122,20 @@ async function runFloorWorker(dir: string, events: readonly NewEvent[], window: 
     const db = root.openDB<string, number>('events', { encoding: 'string' });
     await db.put(1, 'warm');
     await root.flushed;
-    const waiting = new Map<number, (hashes: string) => void>();
-    worker.on('message', (done: FloorDone) => waiting.get(done.first)?.(done.hashes));
+    // A worker that fails or exits fails every chunk still waiting, rather than hanging the bench.
+    let failed: unknown = null;
+    const waiting = new Map<number, { resolve: (hashes: string) => void; reject: (error: unknown) => void }>();
+    const failAll = (error: unknown): void => {
+      failed = error;
+      for (const w of waiting.values()) w.reject(error);
+      waiting.clear();
+    };
+    worker.on('message', (done: FloorDone) => {
+      waiting.get(done.first)?.resolve(done.hashes);
+      waiting.delete(done.first);
+    });
+    worker.on('error', failAll);
+    worker.on('exit', (code) => failAll(new KernelError(ErrorCode.Internal, `The floor worker exited with code ${code}`)));
     let seq = 1;
     let handed = 0;
     const t0 = nowMs();
@@ -138,7 +150,8 @@ async function runFloorWorker(dir: string, events: readonly NewEvent[], window: 
           subjects: chunk.map((e) => e.subject ?? '').join('\n'),
           data: chunk.map((e) => JSON.stringify(e.data)).join('\n'),
         };
-        answers.push(new Promise((resolve) => waiting.set(message.first, resolve)));
+        if (failed !== null) throw failed;
+        answers.push(new Promise((resolve, reject) => waiting.set(message.first, { resolve, reject })));
         worker.postMessage(message);
         seq += chunk.length;
       }
