@@ -94,6 +94,33 @@ export async function floorAppender(dir: string, events: readonly NewEvent[]): P
   };
 }
 
+/**
+ * The floor run as the log runs: one `transaction()` per round, with the encoding and the puts
+ * inside its callback (no chunks). Its distance from {@link floorAppender} is what the
+ * transaction callback costs.
+ */
+export async function floorTxnAppender(dir: string, events: readonly NewEvent[]): Promise<Appender> {
+  const { root, db } = await rawEnv(join(dir, 'floor-txn.mdb'));
+  const writer = new RecordWriter();
+  let prev = GENESIS_HASH;
+  return {
+    round: async (from, to) => {
+      const ts = Date.now();
+      await root.transaction(() => {
+        for (let i = from; i < to; i++) {
+          const e = events[i];
+          if (e === undefined) continue;
+          const record = writer.write({ seq: i + 1, origin: BENCH_ORIGIN, ts, type: e.type, v: e.v, source: e.source, subject: e.subject, dataJson: JSON.stringify(e.data), prev });
+          prev = writer.hash;
+          void db.put(i + 1, record);
+        }
+      });
+      await root.flushed;
+    },
+    [Symbol.asyncDispose]: () => root.close(),
+  };
+}
+
 /** Starts the floor's worker (through a tsx bootstrap, as the bench runs from sources) once it is ready. */
 async function startFloorWorker(path: string): Promise<Worker> {
   const url = new URL('./floor-worker.ts', import.meta.url);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { open } from 'lmdb';
 import type { NewEvent } from '../kernel/events/index.ts';
 import { tempDir } from '../test/support/temp-dir.ts';
-import { floorAppender, floorWorkerAppender, FLOOR_CHUNK, logAppender, rawAppender, type Appender } from './append-sides.ts';
+import { floorAppender, floorTxnAppender, floorWorkerAppender, FLOOR_CHUNK, logAppender, rawAppender, type Appender } from './append-sides.ts';
 import { BENCH_ORIGIN, busEvent } from './events.ts';
 import { median, note, nowMs, report, result } from './harness.ts';
 
@@ -104,6 +104,13 @@ const floor = await compare('floor', (dir) => floorAppender(dir, events), raw, N
 report(
   result('append.durable.floor', floor.a, 'events/s', floor.b, {
     note: `the format's own work alone (serialize, canonical body, SHA-256 chain; puts in chunks of ${FLOOR_CHUNK}): the ceiling for any appender, ${RAW}`,
+  }),
+);
+
+const floorTxn = await compare('floor.txn', (dir) => floorTxnAppender(dir, events), raw, N, WINDOW);
+report(
+  result('append.durable.floor.txn', floorTxn.a, 'events/s', floorTxn.b, {
+    note: `the floor run as the log runs: encoding and puts inside one transaction() per round, ${RAW}`,
   }),
 );
 
