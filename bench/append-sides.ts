@@ -10,7 +10,7 @@ import { openEventLog } from '../kernel/log/index.ts';
 import { RecordWriter } from '../kernel/log/record.ts';
 import { allProjections } from '../projections/index.ts';
 import { BENCH_ORIGIN } from './events.ts';
-import type { FloorChunk, FloorDone } from './floor-worker.ts';
+import type { FromFloorWorker, ToFloorWorker } from './floor-worker.ts';
 
 /** Events the floor appenders encode per turn (or per message to the worker). */
 export const FLOOR_CHUNK = 250;
@@ -121,28 +121,65 @@ export async function floorTxnAppender(dir: string, events: readonly NewEvent[])
   };
 }
 
+/** Waits for the worker's next message of `kind`; rejects if it fails or exits first. */
+function nextFrom(worker: Worker, kind: FromFloorWorker['kind']): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = (): void => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+    };
+    const onMessage = (m: FromFloorWorker): void => {
+      if (m.kind !== kind) return;
+      cleanup();
+      resolve();
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const onExit = (code: number): void => {
+      cleanup();
+      reject(new KernelError(ErrorCode.Internal, `The floor worker exited with code ${code} before "${kind}"`));
+    };
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+  });
+}
+
 /** Starts the floor's worker (through a tsx bootstrap, as the bench runs from sources) once it is ready. */
 async function startFloorWorker(path: string): Promise<Worker> {
   const url = new URL('./floor-worker.ts', import.meta.url);
   const tsx = import.meta.resolve('tsx/esm/api');
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  const worker = new Worker(boot, { eval: true, workerData: { path, origin: BENCH_ORIGIN } });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-  });
+  const worker = new Worker(boot, { eval: true, workerData: { path } });
+  try {
+    await nextFrom(worker, 'ready');
+  } catch (error) {
+    await worker.terminate();
+    throw error;
+  }
   return worker;
 }
 
 /**
- * The floor split across two threads: the main thread serializes each chunk of
- * {@link FLOOR_CHUNK} events and posts it; a worker builds, hashes and puts the records and
- * answers with their hashes once durable, which the main thread hands out one per event.
+ * The floor split across two threads, balanced: the main thread serializes each event and
+ * builds its record prefix (all but the previous hash), posting chunks of {@link FLOOR_CHUNK};
+ * a worker chains, hashes and puts the records and answers with their hashes once durable,
+ * which the main thread hands out one per event.
  */
 export async function floorWorkerAppender(dir: string, events: readonly NewEvent[]): Promise<Appender> {
   const path = join(dir, 'floor-worker.mdb');
   const { root } = await rawEnv(path);
-  const worker = await startFloorWorker(path);
+  let worker: Worker;
+  try {
+    worker = await startFloorWorker(path);
+  } catch (error) {
+    await root.close();
+    throw error;
+  }
+  const writer = new RecordWriter();
   // A worker that fails or exits fails every chunk still waiting, rather than hanging the bench.
   let failed: unknown = null;
   const waiting = new Map<number, { resolve: (hashes: string) => void; reject: (error: unknown) => void }>();
@@ -151,28 +188,30 @@ export async function floorWorkerAppender(dir: string, events: readonly NewEvent
     for (const w of waiting.values()) w.reject(error);
     waiting.clear();
   };
-  worker.on('message', (done: FloorDone) => {
-    waiting.get(done.first)?.resolve(done.hashes);
-    waiting.delete(done.first);
-  });
+  const onMessage = (m: FromFloorWorker): void => {
+    if (m.kind !== 'done') return;
+    waiting.get(m.first)?.resolve(m.hashes);
+    waiting.delete(m.first);
+  };
+  const onExit = (code: number): void => failAll(new KernelError(ErrorCode.Internal, `The floor worker exited with code ${code}`));
+  worker.on('message', onMessage);
   worker.on('error', failAll);
-  worker.on('exit', (code) => failAll(new KernelError(ErrorCode.Internal, `The floor worker exited with code ${code}`)));
+  worker.on('exit', onExit);
+  const post = (message: ToFloorWorker): void => worker.postMessage(message);
   return {
     round: async (from, to) => {
       const ts = Date.now();
       const answers: Array<Promise<string>> = [];
       for (let c = from; c < to; c += FLOOR_CHUNK) {
-        const chunk = events.slice(c, Math.min(c + FLOOR_CHUNK, to));
-        const head = chunk[0];
-        if (head === undefined) continue;
-        const message: FloorChunk = {
-          first: c + 1, ts, type: head.type, v: head.v, source: head.source,
-          subjects: chunk.map((e) => e.subject ?? '').join('\n'),
-          data: chunk.map((e) => JSON.stringify(e.data)).join('\n'),
-        };
+        const prefixes: string[] = [];
+        for (let i = c; i < Math.min(c + FLOOR_CHUNK, to); i++) {
+          const e = events[i];
+          if (e === undefined) continue;
+          prefixes.push(writer.prefix({ seq: i + 1, origin: BENCH_ORIGIN, ts, type: e.type, v: e.v, source: e.source, subject: e.subject, dataJson: JSON.stringify(e.data) }));
+        }
         if (failed !== null) throw failed;
-        answers.push(new Promise((resolve, reject) => waiting.set(message.first, { resolve, reject })));
-        worker.postMessage(message);
+        answers.push(new Promise((resolve, reject) => waiting.set(c + 1, { resolve, reject })));
+        post({ kind: 'chunk', chunk: { first: c + 1, prefixes: prefixes.join('\n') } });
       }
       // Each event's envelope gets its own hash, as the log's would.
       const own: string[] = [];
@@ -180,9 +219,16 @@ export async function floorWorkerAppender(dir: string, events: readonly NewEvent
       if (own.length !== to - from) throw new KernelError(ErrorCode.Internal, `The worker floor answered ${own.length} of ${to - from} events`);
     },
     [Symbol.asyncDispose]: async () => {
-      worker.removeAllListeners('exit');
-      await worker.terminate();
-      await root.close();
+      worker.off('exit', onExit);
+      worker.off('message', onMessage);
+      try {
+        const closed = nextFrom(worker, 'closed');
+        post({ kind: 'close' });
+        await closed;
+      } finally {
+        await worker.terminate();
+        await root.close();
+      }
     },
   };
 }

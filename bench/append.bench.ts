@@ -117,7 +117,7 @@ report(
 const floorWorker = await compare('floor.worker', (dir) => floorWorkerAppender(dir, events), raw, N, WINDOW);
 report(
   result('append.durable.floor.worker', floorWorker.a, 'events/s', floorWorker.b, {
-    note: `the floor on two threads: main serializes, a worker builds, hashes and puts (chunks of ${FLOOR_CHUNK}), ${RAW}`,
+    note: `the floor on two threads: main serializes and builds record prefixes, a worker chains, hashes and puts (chunks of ${FLOOR_CHUNK}), ${RAW}`,
   }),
 );
 

@@ -13,19 +13,20 @@ const expected = (f: RecordFields): { body: string; record: string } => {
   return { body, record: encodeRecord(sha256Hex(body), body) };
 };
 
+const arbitraryFields = fc.record({
+  seq: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  origin: fc.oneof(fc.stringMatching(/^[a-z0-9]{4,32}$/), fc.string({ unit: 'grapheme' })),
+  ts: fc.oneof(fc.integer({ min: 0, max: 2 ** 42 }), fc.constant(0)),
+  type: fc.oneof(fc.constantFrom('kv.value.set', 'bus.message.published'), fc.string()),
+  v: fc.integer({ min: 1, max: 1000 }),
+  source: fc.oneof(fc.constantFrom('user:cli', 'kernel', 'capsule:fs'), fc.string({ unit: 'binary' })),
+  subject: fc.option(fc.string({ unit: 'binary' }), { nil: undefined }),
+  dataJson: fc.jsonValue().map((j) => JSON.stringify(j)),
+  prev: fc.stringMatching(/^[0-9a-f]{64}$/),
+});
+
 test('RecordWriter writes exactly hash ‖ encodeBody(fields), for any envelope', () => {
   const writer = new RecordWriter();
-  const arbitraryFields = fc.record({
-    seq: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
-    origin: fc.oneof(fc.stringMatching(/^[a-z0-9]{4,32}$/), fc.string({ unit: 'grapheme' })),
-    ts: fc.oneof(fc.integer({ min: 0, max: 2 ** 42 }), fc.constant(0)),
-    type: fc.oneof(fc.constantFrom('kv.value.set', 'bus.message.published'), fc.string()),
-    v: fc.integer({ min: 1, max: 1000 }),
-    source: fc.oneof(fc.constantFrom('user:cli', 'kernel', 'capsule:fs'), fc.string({ unit: 'binary' })),
-    subject: fc.option(fc.string({ unit: 'binary' }), { nil: undefined }),
-    dataJson: fc.jsonValue().map((j) => JSON.stringify(j)),
-    prev: fc.stringMatching(/^[0-9a-f]{64}$/),
-  });
   fc.assert(
     fc.property(fc.array(arbitraryFields, { minLength: 1, maxLength: 8 }), (batch) => {
       const written = batch.map((f) => ({ f, text: writer.write(f), hash: writer.hash }));
@@ -37,6 +38,18 @@ test('RecordWriter writes exactly hash ‖ encodeBody(fields), for any envelope'
         assert.equal(Buffer.from(text, 'utf8').toString('utf8'), text);
         assert.equal(hash, sha256Hex(body));
       }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('RecordWriter.finish(prefix) equals write, and a prefix holds no line break, for any envelope', () => {
+  const writer = new RecordWriter();
+  fc.assert(
+    fc.property(arbitraryFields, (f) => {
+      const prefix = writer.prefix(f);
+      assert.ok(!prefix.includes('\n'));
+      assert.equal(writer.finish(prefix, f.prev), expected(f).record);
     }),
     { numRuns: 300 },
   );

@@ -88,14 +88,28 @@ export class RecordWriter {
 
   /** Encodes an event as a record, sets {@link RecordWriter.hash} and returns the record. */
   write(f: RecordFields): string {
+    return this.finish(this.prefix(f), f.prev);
+  }
+
+  /**
+   * The body up to its `prev` value: everything of a record that does not depend on the chain,
+   * so it can be built before the previous hash is known. It holds no raw line break.
+   */
+  prefix(f: Omit<RecordFields, 'prev'>): string {
     const origin = this.#quote(f.origin);
     const subject = f.subject === undefined ? '' : `,"subject":${JSON.stringify(f.subject)}`;
     // The id "<origin>:<seq>", quoted: JSON escapes character by character, so that is the
     // quoted origin without its closing quote, a colon and the digits.
-    const body =
+    return (
       `{"seq":${f.seq},"id":${origin.slice(0, -1)}:${f.seq}","origin":${origin},"ts":${f.ts},` +
       `"type":${this.#quote(f.type)},"v":${f.v},"source":${this.#quote(f.source)}${subject},` +
-      `"data":${f.dataJson},"prev":"${f.prev}"}`;
+      `"data":${f.dataJson},"prev":"`
+    );
+  }
+
+  /** Completes a {@link RecordWriter.prefix} with the previous hash, sets {@link RecordWriter.hash} and returns the record. */
+  finish(prefix: string, prev: string): string {
+    const body = `${prefix}${prev}"}`;
     this.hash = sha256Hex(body);
     return this.hash + body;
   }
