@@ -15,6 +15,9 @@ export const SELF_LOCATED: Readonly<Record<string, string>> = {
   // `new URL('./capsule-worker.js', import.meta.url)`: the build writes the worker entry, bundled
   // on its own, next to every output that holds this module (see `workerOutputDirs`).
   'kernel/host/worker-pool.ts': 'worker entry emitted beside it',
+  // Resolves tsx only for a `.ts` worker module (running from sources); bundled, every worker
+  // module is `.js` and started as it is.
+  'kernel/concurrency/worker-entry.ts': 'tsx resolved only for sources',
   // Walks up from itself to the checkout holding capsules/sdk, and resolves json-as from there:
   // both work from any depth inside the checkout.
   'capsules/tools/build.ts': 'walks up to the checkout',

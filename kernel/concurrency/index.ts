@@ -1,1 +1,2 @@
 export { KeyedSerial } from './keyed-serial.ts';
+export { workerEntry, type WorkerEntry } from './worker-entry.ts';

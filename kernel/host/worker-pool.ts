@@ -1,23 +1,17 @@
 import { Worker } from 'node:worker_threads';
 import { ErrorCode, KernelError } from '../errors/index.ts';
+import { workerEntry } from '../concurrency/index.ts';
 import type { FromWorker } from './protocol.ts';
 
 /** Limits of each worker's own V8 heap (wasm memory is capped separately, per module). */
 const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 } as const;
 
-function workerEntry(): { entry: string | URL; eval: boolean } {
-  const source = import.meta.url.endsWith('.ts');
-  const url = new URL(`./capsule-worker.${source ? 'ts' : 'js'}`, import.meta.url);
-  if (!source) return { entry: url, eval: false };
-  // Running from TypeScript sources (tests, tsx): a worker does not inherit the tsx loader,
-  // so a tiny bootstrap registers it before importing the real entry.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return { entry: `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`, eval: true };
-}
+/** The capsule worker module next to this one: `.ts` when running from sources, else `.js`. */
+const WORKER_MODULE = new URL(`./capsule-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 /** Starts a capsule worker and resolves once it has loaded Extism and is idle. */
 export function bootWorker(): Promise<Worker> {
-  const { entry, eval: isEval } = workerEntry();
+  const { entry, eval: isEval } = workerEntry(WORKER_MODULE);
   const worker = new Worker(entry, {
     eval: isEval,
     execArgv: ['--disable-warning=ExperimentalWarning'],
