@@ -4,16 +4,22 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { open, type RootDatabase } from 'lmdb';
+import { workerEntry } from '../kernel/concurrency/index.ts';
 import { ErrorCode, KernelError } from '../kernel/errors/index.ts';
 import { GENESIS_HASH, type NewEvent } from '../kernel/events/index.ts';
 import { openEventLog } from '../kernel/log/index.ts';
-import { RecordWriter } from '../kernel/log/record.ts';
+import { RecordWriter, type RecordFields } from '../kernel/log/record.ts';
 import { allProjections } from '../projections/index.ts';
 import { BENCH_ORIGIN } from './events.ts';
 import type { FromFloorWorker, ToFloorWorker } from './floor-worker.ts';
 
 /** Events the floor appenders encode per turn (or per message to the worker). */
 export const FLOOR_CHUNK = 250;
+
+/** The record fields of `e` as the floors write it at `seq` after `prev`: the data serialized, as the log does. */
+function fieldsOf(e: NewEvent, seq: number, ts: number, prev: string): RecordFields {
+  return { seq, origin: BENCH_ORIGIN, ts, type: e.type, v: e.v, source: e.source, subject: e.subject, dataJson: JSON.stringify(e.data), prev };
+}
 
 /** Appends events `[from, to)` of its list durably, resolving once they are on disk. */
 export interface Appender extends AsyncDisposable {
@@ -81,10 +87,9 @@ export async function floorAppender(dir: string, events: readonly NewEvent[]): P
         for (let i = c; i < Math.min(c + FLOOR_CHUNK, to); i++) {
           const e = events[i];
           if (e === undefined) continue;
-          const seq = i + 1;
-          const record = writer.write({ seq, origin: BENCH_ORIGIN, ts, type: e.type, v: e.v, source: e.source, subject: e.subject, dataJson: JSON.stringify(e.data), prev });
+          const record = writer.write(fieldsOf(e, i + 1, ts, prev));
           prev = writer.hash;
-          last = db.put(seq, record);
+          last = db.put(i + 1, record);
         }
       }
       await last;
@@ -110,7 +115,7 @@ export async function floorTxnAppender(dir: string, events: readonly NewEvent[])
         for (let i = from; i < to; i++) {
           const e = events[i];
           if (e === undefined) continue;
-          const record = writer.write({ seq: i + 1, origin: BENCH_ORIGIN, ts, type: e.type, v: e.v, source: e.source, subject: e.subject, dataJson: JSON.stringify(e.data), prev });
+          const record = writer.write(fieldsOf(e, i + 1, ts, prev));
           prev = writer.hash;
           void db.put(i + 1, record);
         }
@@ -148,12 +153,10 @@ function nextFrom(worker: Worker, kind: FromFloorWorker['kind']): Promise<void> 
   });
 }
 
-/** Starts the floor's worker (through a tsx bootstrap, as the bench runs from sources) once it is ready. */
+/** Starts the floor's worker once it is ready. */
 async function startFloorWorker(path: string): Promise<Worker> {
-  const url = new URL('./floor-worker.ts', import.meta.url);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  const worker = new Worker(boot, { eval: true, workerData: { path } });
+  const { entry, eval: isEval } = workerEntry(new URL('./floor-worker.ts', import.meta.url));
+  const worker = new Worker(entry, { eval: isEval, workerData: { path } });
   try {
     await nextFrom(worker, 'ready');
   } catch (error) {
@@ -207,7 +210,7 @@ export async function floorWorkerAppender(dir: string, events: readonly NewEvent
         for (let i = c; i < Math.min(c + FLOOR_CHUNK, to); i++) {
           const e = events[i];
           if (e === undefined) continue;
-          prefixes.push(writer.prefix({ seq: i + 1, origin: BENCH_ORIGIN, ts, type: e.type, v: e.v, source: e.source, subject: e.subject, dataJson: JSON.stringify(e.data) }));
+          prefixes.push(writer.prefix(fieldsOf(e, i + 1, ts, '')));
         }
         if (failed !== null) throw failed;
         answers.push(new Promise((resolve, reject) => waiting.set(c + 1, { resolve, reject })));
